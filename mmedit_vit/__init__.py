@@ -1,0 +1,10 @@
+"""Attention-sink-free Vision Transformers for OpenMMLab: DeiT-III, registers, gated attention,
+Context Broadcasting and EDIT backbones."""
+from .utils import register_mmengine_safe_globals
+from .version import __version__
+
+register_mmengine_safe_globals()
+
+from . import models  # noqa: E402  (registers the backbones in mmengine's MODELS)
+
+__all__ = ['__version__', 'models']

@@ -1,0 +1,8 @@
+"""The backbone variants compared throughout the project, as registry configs (callers add arch)."""
+BACKBONE_VARIANTS = {
+    'deit3': dict(type='PlainViT'),
+    'reg4': dict(type='PlainViT', num_registers=4),
+    'gated': dict(type='GatedViT'),
+    'cb': dict(type='CBViT'),
+    'edit': dict(type='EDITViT'),
+}

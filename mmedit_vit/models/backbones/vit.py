@@ -1,0 +1,291 @@
+"""The ViT backbone family: DeiT-III baseline, registers, gated attention, Context Broadcasting, EDIT.
+
+One class; each paper's change is a constructor argument. ``GatedViT``, ``CBViT`` and ``EDITViT`` are
+the same class with that paper's defaults, registered under their own names for configs.
+"""
+import math
+from functools import partial
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModule
+from mmengine.registry import MODELS
+from timm.layers import LayerNorm, Mlp, PatchEmbed, calculate_drop_path_rates, resample_abs_pos_embed, trunc_normal_
+from timm.models.vision_transformer import init_weights_vit_timm
+from torch import nn
+
+from ..layers import GATE_MODES, GATE_POSITIONS, Attention, Block, BroadcastMlp, EDITDecoderLayer
+from ..layers.context_broadcast import CB_MODES, CLS_CB_MODES
+
+ARCH_SETTINGS: Dict[str, Dict[str, Union[int, float]]] = {
+    'tiny': dict(embed_dims=192, num_heads=3, depth=12, mlp_ratio=4.0),
+    'small': dict(embed_dims=384, num_heads=6, depth=12, mlp_ratio=4.0),
+    'base': dict(embed_dims=768, num_heads=12, depth=12, mlp_ratio=4.0),
+}
+ARCH_ALIASES = {'t': 'tiny', 's': 'small', 'b': 'base'}
+
+
+def resolve_arch(arch: Union[str, dict]) -> Dict[str, Union[int, float]]:
+    """Returns the width/heads/depth/mlp_ratio of a named size or checks an explicit dict."""
+    if isinstance(arch, str):
+        name = ARCH_ALIASES.get(arch.lower(), arch.lower())
+        if name not in ARCH_SETTINGS:
+            raise ValueError(f'arch={arch!r} is not known; choose one of {sorted(ARCH_SETTINGS)} '
+                             f'(or {sorted(ARCH_ALIASES)}), or give a dict with keys embed_dims, num_heads, depth')
+        return dict(ARCH_SETTINGS[name])
+    if isinstance(arch, dict):
+        missing = {'embed_dims', 'num_heads', 'depth'} - set(arch)
+        unknown = set(arch) - {'embed_dims', 'num_heads', 'depth', 'mlp_ratio'}
+        if missing or unknown:
+            raise ValueError(f'arch dict {arch} must have keys embed_dims, num_heads, depth (and optionally '
+                             f'mlp_ratio); missing {sorted(missing)}, unknown {sorted(unknown)}')
+        return dict(dict(mlp_ratio=4.0), **arch)
+    raise ValueError(f'arch must be a name or a dict, got {arch!r}')
+
+
+def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
+    """Normalises negative layer indices and rejects those outside ``[-depth, depth)``."""
+    out = []
+    for i in indices:
+        if not isinstance(i, int) or not -depth <= i < depth:
+            raise ValueError(f'{name} entry {i!r} is outside the depth: allowed are integers in [{-depth}, {depth - 1}]')
+        out.append(i % depth)
+    return out
+
+
+@MODELS.register_module()
+class PlainViT(BaseModule):
+    """DeiT-III style ViT for OpenMMLab dense tasks; every attention-sink remedy is an argument.
+
+    Args:
+        arch: 'tiny' | 'small' | 'base' (or 't' | 's' | 'b'), or a dict with embed_dims, num_heads,
+            depth and optionally mlp_ratio.
+        img_size: size the position embedding is stored at; other input sizes resample it (bicubic).
+        patch_size: patch size; inputs not divisible by it are padded at the bottom/right.
+        with_cls_token: prepend a [CLS] token (for EDIT it stays outside the sequence).
+        num_registers: learnable register tokens after [CLS] (no position embedding), never output.
+        layer_scale_init: LayerScale initial value; None for no LayerScale (DeiT, AugReg ViT).
+        gate: 'none' | 'headwise' | 'elementwise' sigmoid gate on attention.
+        gate_position: 'sdpa' (gate the attention output) | 'value' (gate V after its projection).
+        cb_layers: indices of the blocks that end their MLP with context broadcasting.
+        cb_mode: 'cb' | 'cbs' | 'cb_gate' | 'cb_hybrid' (see ``ContextBroadcast``).
+        cbs_init: initial Lambda of 'cbs'.
+        cls_decoder: EDIT: take [CLS] out of the sequence; a shared cross-attention decoder refines it
+            after every block.
+        out_indices: blocks whose outputs are returned, as NCHW maps.
+        final_norm: apply the last LayerNorm to the output of the deepest block (timm's
+            ``forward_features``).
+        out_cls_token: return ``(map, cls)`` pairs instead of maps.
+        frozen_stages: freeze the embeddings (0) and the first ``frozen_stages`` blocks; -1 freezes none.
+    """
+
+    def __init__(
+            self,
+            arch: Union[str, dict] = 'small',
+            img_size: Union[int, Tuple[int, int]] = 224,
+            patch_size: int = 16,
+            in_channels: int = 3,
+            with_cls_token: bool = True,
+            num_registers: int = 0,
+            layer_scale_init: Optional[float] = 1e-6,
+            qkv_bias: bool = True,
+            gate: str = 'none',
+            gate_position: str = 'sdpa',
+            cb_layers: Sequence[int] = (),
+            cb_mode: str = 'cb',
+            cbs_init: float = 1.0,
+            cls_decoder: bool = False,
+            drop_rate: float = 0.,
+            attn_drop_rate: float = 0.,
+            drop_path_rate: float = 0.,
+            out_indices: Union[int, Sequence[int]] = -1,
+            final_norm: bool = True,
+            out_cls_token: bool = False,
+            frozen_stages: int = -1,
+            init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        settings = resolve_arch(arch)
+        dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
+        if gate not in GATE_MODES:
+            raise ValueError(f'gate={gate!r} is not supported; choose one of {GATE_MODES}')
+        if gate_position not in GATE_POSITIONS:
+            raise ValueError(f'gate_position={gate_position!r} is not supported; choose one of {GATE_POSITIONS}')
+        if cb_mode not in CB_MODES:
+            raise ValueError(f'cb_mode={cb_mode!r} is not supported; choose one of {CB_MODES}')
+        if not isinstance(num_registers, int) or num_registers < 0:
+            raise ValueError(f'num_registers={num_registers!r} must be an integer >= 0')
+        if dim % num_heads:
+            raise ValueError(f'embed_dims={dim} is not divisible by num_heads={num_heads}')
+        if cls_decoder and not with_cls_token:
+            raise ValueError('cls_decoder=True (EDIT) needs with_cls_token=True: the decoder refines [CLS]')
+        if out_cls_token and not with_cls_token:
+            raise ValueError('out_cls_token=True needs with_cls_token=True')
+        if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= depth:
+            raise ValueError(f'frozen_stages={frozen_stages!r} must be an integer in [-1, {depth}]')
+        self.cb_layers = sorted(set(_check_indices('cb_layers', list(cb_layers), depth)))
+        if self.cb_layers and cb_mode in CLS_CB_MODES and (not with_cls_token or cls_decoder):
+            raise ValueError(f'cb_mode={cb_mode!r} multiplies by the [CLS] token, which must be in the sequence '
+                             '(with_cls_token=True, cls_decoder=False); use cb or cbs')
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        if not out_indices:
+            raise ValueError('out_indices must name at least one block')
+        self.out_indices = _check_indices('out_indices', out_indices, depth)
+
+        self.embed_dims = dim
+        self.depth = depth
+        self.num_heads = num_heads
+        self.patch_size = patch_size
+        self.num_registers = num_registers
+        self.final_norm = final_norm
+        self.out_cls_token = out_cls_token
+        self.frozen_stages = frozen_stages
+        # tokens ahead of the patches inside the encoder sequence
+        self.num_prefix_tokens = int(with_cls_token and not cls_decoder) + num_registers
+
+        self.patch_embed = PatchEmbed(
+            img_size=img_size, patch_size=patch_size, in_chans=in_channels, embed_dim=dim,
+            output_fmt='NHWC', strict_img_size=False, dynamic_img_pad=True)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if with_cls_token else None
+        self.reg_token = nn.Parameter(torch.zeros(1, num_registers, dim)) if num_registers else None
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches, dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+
+        norm_layer = partial(LayerNorm, eps=1e-6)
+        attn_layer = partial(Attention, gate=gate, gate_position=gate_position)
+        cb_mlp = partial(BroadcastMlp, cb_mode=cb_mode, cbs_init=cbs_init)
+        drop_paths = calculate_drop_path_rates(drop_path_rate, depth)
+        self.blocks = nn.ModuleList([
+            Block(dim, num_heads, mlp_ratio=settings['mlp_ratio'], qkv_bias=qkv_bias, proj_drop=drop_rate,
+                  attn_drop=attn_drop_rate, layer_scale_init=layer_scale_init, drop_path=drop_paths[i],
+                  norm_layer=norm_layer, attn_layer=attn_layer, mlp_layer=cb_mlp if i in self.cb_layers else Mlp)
+            for i in range(depth)])
+        self.decoder = EDITDecoderLayer(dim, qkv_bias=qkv_bias, norm_layer=norm_layer) if cls_decoder else None
+        self.norm = norm_layer(dim) if final_norm else nn.Identity()
+        self._init_default_weights()
+        self._freeze_stages()
+
+    # ----------------------------------------------------------------------------------------- init
+    def _init_default_weights(self) -> None:
+        """timm's ViT initialisation: truncated normal for weights and position embedding."""
+        trunc_normal_(self.pos_embed, std=.02)
+        for token in (self.cls_token, self.reg_token):
+            if token is not None:
+                nn.init.normal_(token, std=1e-6)
+        for module in self.modules():
+            if module is not self:
+                init_weights_vit_timm(module)
+
+    def init_weights(self) -> None:
+        """Loads ``init_cfg=dict(type='Pretrained', checkpoint=...)`` strictly, converting on the fly."""
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            from mmedit_vit.converters import load_pretrained
+            options = {k: v for k, v in cfg.items() if k != 'type'}
+            load_pretrained(self, **options)
+            self._is_init = True
+            return
+        super().init_weights()
+
+    # -------------------------------------------------------------------------------------- forward
+    @property
+    def pos_grid(self) -> Tuple[int, int]:
+        return tuple(self.patch_embed.grid_size)
+
+    def _pos_embed(self, grid: Tuple[int, int]) -> torch.Tensor:
+        if grid == self.pos_grid:
+            return self.pos_embed
+        return resample_abs_pos_embed(self.pos_embed, new_size=list(grid), old_size=list(self.pos_grid),
+                                      num_prefix_tokens=0)
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        """Returns one NCHW map per ``out_indices`` entry (or ``(map, cls)`` pairs with ``out_cls_token``)."""
+        B = x.shape[0]
+        x = self.patch_embed(x)
+        grid = (x.shape[1], x.shape[2])
+        x = x.flatten(1, 2) + self._pos_embed(grid)
+        cls = self.cls_token.expand(B, -1, -1) if self.cls_token is not None else None
+        prefix = [] if cls is None or self.decoder is not None else [cls]
+        if self.reg_token is not None:
+            prefix.append(self.reg_token.expand(B, -1, -1))
+        if prefix:
+            x = torch.cat(prefix + [x], dim=1)
+        x = self.pos_drop(x)
+
+        outs = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if self.decoder is not None:
+                cls = self.decoder(cls, x)
+            if i in self.out_indices:
+                outs.append(self._format_output(x, cls, i, grid))
+        return tuple(outs)
+
+    def _format_output(self, x: torch.Tensor, cls: Optional[torch.Tensor], index: int,
+                       grid: Tuple[int, int]):
+        if index == self.depth - 1:
+            x = self.norm(x)
+        patches = x[:, self.num_prefix_tokens:]
+        feat = patches.transpose(1, 2).reshape(x.shape[0], self.embed_dims, *grid)
+        if not self.out_cls_token:
+            return feat
+        cls_out = cls[:, 0] if self.decoder is not None else x[:, 0]
+        return feat, cls_out
+
+    # ------------------------------------------------------------------------------------- freezing
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        frozen: List[nn.Module] = [self.patch_embed]
+        frozen += list(self.blocks[:self.frozen_stages])
+        if self.frozen_stages == self.depth:
+            frozen += [m for m in (self.norm, self.decoder) if m is not None]
+        for param in (self.pos_embed, self.cls_token, self.reg_token):
+            if param is not None:
+                param.requires_grad = False
+        for module in frozen:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'PlainViT':
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+
+def _upper_half(arch: Union[str, dict]) -> List[int]:
+    depth = int(resolve_arch(arch)['depth'])
+    return list(range(depth // 2, depth))
+
+
+@MODELS.register_module()
+class GatedViT(PlainViT):
+    """``PlainViT`` with the gated-attention proposal's default: a headwise gate on the SDPA output."""
+
+    def __init__(self, gate: str = 'headwise', **kwargs) -> None:
+        super().__init__(gate=gate, **kwargs)
+
+
+@MODELS.register_module()
+class CBViT(PlainViT):
+    """``PlainViT`` with Context Broadcasting in the upper layers.
+
+    The CB paper puts CB in the upper layers (its Table 2) without listing them; the default here is
+    the upper half of the blocks (6-11 of 12). Set ``cb_layers`` to choose others.
+    """
+
+    def __init__(self, cb_layers: Optional[Sequence[int]] = None, **kwargs) -> None:
+        if cb_layers is None:
+            cb_layers = _upper_half(kwargs.get('arch', 'small'))
+        super().__init__(cb_layers=cb_layers, **kwargs)
+
+
+@MODELS.register_module()
+class EDITViT(PlainViT):
+    """``PlainViT`` as EDIT: patch tokens never attend to [CLS]; a shared decoder produces it."""
+
+    def __init__(self, cls_decoder: bool = True, **kwargs) -> None:
+        if not cls_decoder:
+            raise ValueError('EDITViT is the encoder-decoder model: cls_decoder must stay True (use PlainViT)')
+        super().__init__(cls_decoder=True, **kwargs)

@@ -1,0 +1,30 @@
+import os
+import sys
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import mmedit_vit  # noqa: E402,F401  (registers the backbones)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def perturb_(module: torch.nn.Module, scale: float = 0.1, weights: bool = False) -> torch.nn.Module:
+    """Adds noise to biases, LayerScale, norms and tokens (and matrices with ``weights``) so that none
+    of them is at its trivial init."""
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if weights or param.ndim <= 1 or 'token' in name or 'pos_embed' in name:
+                param.add_(torch.randn_like(param) * scale)
+    return module
+
+
+def rel_close(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()

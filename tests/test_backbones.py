@@ -1,0 +1,193 @@
+"""The backbone family: outputs, variants reducing to the baseline, parameter deltas, bad arguments."""
+import pytest
+import torch
+
+from conftest import perturb_
+from mmedit_vit.converters import convert_vit_state_dict
+from mmedit_vit.models import CBViT, EDITViT, GatedViT, PlainViT
+
+TINY = dict(arch=dict(embed_dims=48, num_heads=3, depth=4), img_size=64, patch_size=16)
+
+
+def n_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def copy_weights(src, dst, missing_ok=()):
+    dst.load_state_dict(convert_vit_state_dict(src.state_dict(), dst, missing_ok=missing_ok).state_dict)
+    return dst
+
+
+@pytest.mark.parametrize('cls', [PlainViT, GatedViT, CBViT, EDITViT])
+def test_output_contract(cls):
+    model = cls(**TINY, out_indices=(0, 2, 3), num_registers=2).eval()
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert isinstance(outs, tuple) and len(outs) == 3
+    assert all(o.shape == (2, 48, 4, 4) for o in outs)
+
+
+@pytest.mark.parametrize('cls', [PlainViT, EDITViT])
+def test_any_input_size_is_padded_and_resampled(cls):
+    model = cls(**TINY).eval()
+    assert model(torch.randn(1, 3, 100, 120))[0].shape == (1, 48, 7, 8)
+    assert model(torch.randn(1, 3, 224, 96))[0].shape == (1, 48, 14, 6)
+
+
+def test_padding_is_bottom_right_with_zeros():
+    model = PlainViT(**TINY).eval()
+    x = torch.randn(1, 3, 100, 120)
+    padded = torch.zeros(1, 3, 112, 128)
+    padded[..., :100, :120] = x
+    torch.testing.assert_close(model(x)[0], model(padded)[0])
+
+
+def test_out_cls_token_pairs():
+    plain = PlainViT(**TINY, out_indices=(1, 3), out_cls_token=True).eval()
+    (feat1, cls1), (feat3, cls3) = plain(torch.randn(2, 3, 64, 64))
+    assert feat1.shape == (2, 48, 4, 4) and cls1.shape == (2, 48) and cls3.shape == (2, 48)
+    edit = EDITViT(**TINY, out_cls_token=True).eval()
+    (feat, cls), = edit(torch.randn(2, 3, 64, 64))
+    assert cls.shape == (2, 48)
+
+
+def test_final_norm_is_timm_forward_features_norm():
+    x = torch.randn(1, 3, 64, 64)
+    with_norm = perturb_(PlainViT(**TINY)).eval()
+    without = PlainViT(**TINY, final_norm=False).eval()
+    without.load_state_dict({k: v for k, v in with_norm.state_dict().items() if not k.startswith('norm.')})
+    raw = without(x)[0]
+    tokens = raw.flatten(2).transpose(1, 2)
+    expected = with_norm.norm(tokens).transpose(1, 2).reshape(raw.shape)
+    torch.testing.assert_close(with_norm(x)[0], expected)
+    assert not torch.allclose(raw, expected)
+
+
+def test_no_gate_and_no_cb_reduce_exactly_to_plain():
+    x = torch.randn(2, 3, 64, 64)
+    plain = perturb_(PlainViT(**TINY)).eval()
+    for variant in (GatedViT(**TINY, gate='none'), CBViT(**TINY, cb_layers=()), PlainViT(**TINY, cb_layers=())):
+        copy_weights(plain, variant.eval())
+        assert torch.equal(variant(x)[0], plain(x)[0])
+
+
+@pytest.mark.parametrize('gate', ['headwise', 'elementwise'])
+@pytest.mark.parametrize('position', ['sdpa', 'value'])
+def test_gate_bias_to_infinity_equals_ungated_model(gate, position):
+    x = torch.randn(2, 3, 64, 64)
+    plain = perturb_(PlainViT(**TINY)).eval()
+    gated = copy_weights(plain, GatedViT(**TINY, gate=gate, gate_position=position).eval(), missing_ok=['gate'])
+    assert not torch.allclose(gated(x)[0], plain(x)[0])
+    with torch.no_grad():
+        for block in gated.blocks:
+            block.attn.gate.bias.fill_(float('inf'))
+    assert torch.equal(gated(x)[0], plain(x)[0])
+
+
+@pytest.mark.parametrize('arch,d,h', [('tiny', 192, 3), ('small', 384, 6), ('base', 768, 12)])
+def test_parameter_deltas(arch, d, h):
+    base = n_params(PlainViT(arch=arch))
+    assert n_params(GatedViT(arch=arch, gate='headwise')) - base == 12 * (d * h + h)
+    assert n_params(GatedViT(arch=arch, gate='elementwise')) - base == 12 * (d * d + d)
+    assert n_params(PlainViT(arch=arch, num_registers=4)) - base == 4 * d
+    assert n_params(CBViT(arch=arch)) - base == 0
+    assert n_params(CBViT(arch=arch, cb_mode='cbs')) - base == 6 * d
+    # EDIT: shared key/value projection (2d^2 + 2d) and two LayerNorms (4d)
+    assert n_params(EDITViT(arch=arch)) - base == 2 * d * d + 2 * d + 4 * d
+
+
+def test_cb_default_layers_are_the_upper_half():
+    model = CBViT(arch='small')
+    assert model.cb_layers == list(range(6, 12))
+    assert [hasattr(b.mlp, 'cb') for b in model.blocks] == [False] * 6 + [True] * 6
+    assert CBViT(**TINY).cb_layers == [2, 3]
+
+
+def test_cb_changes_the_function():
+    x = torch.randn(2, 3, 64, 64)
+    plain = perturb_(PlainViT(**TINY)).eval()
+    cb = copy_weights(plain, CBViT(**TINY).eval())
+    assert not torch.allclose(cb(x)[0], plain(x)[0])
+
+
+def test_registers_never_appear_in_outputs():
+    x = torch.randn(2, 3, 64, 64)
+    model = perturb_(PlainViT(**TINY, num_registers=3, out_indices=(0, 3)), weights=True).eval()
+    outs = model(x)
+    assert all(o.shape == (2, 48, 4, 4) for o in outs)
+    assert model.num_prefix_tokens == 4
+    # registers take part in attention: changing them changes the patch features
+    with torch.no_grad():
+        model.reg_token.add_(torch.randn_like(model.reg_token))
+    assert (model(x)[1] - outs[1]).abs().max() > 1e-3
+
+
+def test_edit_patch_maps_ignore_cls_and_decoder():
+    x = torch.randn(2, 3, 64, 64)
+    model = perturb_(EDITViT(**TINY, out_indices=(0, 1, 2, 3), out_cls_token=True)).eval()
+    before = model(x)
+    with torch.no_grad():
+        model.cls_token.add_(torch.randn_like(model.cls_token))
+        for p in model.decoder.parameters():
+            p.add_(torch.randn_like(p))
+    after = model(x)
+    for (feat0, cls0), (feat1, cls1) in zip(before, after):
+        assert torch.equal(feat0, feat1)
+        assert not torch.allclose(cls0, cls1)
+
+
+def test_edit_decoder_is_shared_and_runs_once_per_depth():
+    model = EDITViT(**TINY).eval()
+    calls = []
+    model.decoder.register_forward_hook(lambda *args: calls.append(1))
+    model(torch.randn(1, 3, 64, 64))
+    assert len(calls) == 4
+    assert sum(1 for m in model.modules() if type(m).__name__ == 'EDITDecoderLayer') == 1
+
+
+def test_edit_composes_with_gate_and_registers():
+    model = EDITViT(**TINY, gate='headwise', num_registers=4).eval()
+    assert model.num_prefix_tokens == 4 and model.blocks[0].attn.gate is not None
+    assert model(torch.randn(1, 3, 64, 64))[0].shape == (1, 48, 4, 4)
+
+
+def test_frozen_stages():
+    model = PlainViT(**TINY, frozen_stages=2)
+    model.train()
+    assert not model.pos_embed.requires_grad and not model.cls_token.requires_grad
+    assert all(not p.requires_grad for p in model.patch_embed.parameters())
+    assert all(not p.requires_grad for b in model.blocks[:2] for p in b.parameters())
+    assert all(p.requires_grad for b in model.blocks[2:] for p in b.parameters())
+    assert not model.blocks[1].training and model.blocks[2].training
+
+
+def test_drop_path_rates_increase_linearly():
+    model = PlainViT(**TINY, drop_path_rate=0.3)
+    rates = [getattr(b.drop_path1, 'drop_prob', 0.0) for b in model.blocks]
+    assert rates == pytest.approx([0.0, 0.1, 0.2, 0.3])
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(gate='sigmoid'), "gate='sigmoid'"),
+    (dict(gate='headwise', gate_position='output'), "gate_position='output'"),
+    (dict(arch='huge'), "arch='huge'"),
+    (dict(arch=dict(embed_dims=48, depth=2)), 'num_heads'),
+    (dict(num_registers=-1), 'num_registers=-1'),
+    (dict(out_indices=(1, 12)), 'out_indices entry 12'),
+    (dict(out_indices=-13), 'out_indices entry -13'),
+    (dict(cb_layers=(3, 12)), 'cb_layers entry 12'),
+    (dict(cb_layers=(3,), cb_mode='avg'), "cb_mode='avg'"),
+    (dict(frozen_stages=13), 'frozen_stages=13'),
+    (dict(with_cls_token=False, out_cls_token=True), 'out_cls_token'),
+])
+def test_bad_arguments_raise_value_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PlainViT(**dict(dict(arch='small'), **kwargs))
+
+
+def test_bad_edit_arguments():
+    with pytest.raises(ValueError, match='with_cls_token'):
+        EDITViT(arch='tiny', with_cls_token=False)
+    with pytest.raises(ValueError, match="cb_mode='cb_gate'"):
+        EDITViT(arch='tiny', cb_layers=(11,), cb_mode='cb_gate')
+    with pytest.raises(ValueError, match='cls_decoder'):
+        EDITViT(arch='tiny', cls_decoder=False)

@@ -1,0 +1,152 @@
+"""Training-step cost of every backbone against timm's VisionTransformer of the same size.
+
+    python tools/benchmark.py [--sizes tiny small base] [--batch 8] [--reps 7] [--device cpu|cuda]
+                              [--dtype float32|bfloat16] [--out work_dirs/benchmark]
+
+One forward + backward pass at 224x224 per measurement. Models are run interleaved (one of each per
+repetition, in rotating order); times are medians over repetitions and each ratio is the median of the
+per-repetition ratios, so both sides of a ratio are measured under the same conditions.
+Memory: peak allocated memory on CUDA; on the CPU, the bytes autograd saves for the backward pass
+(activations), which is what grows with the model's token count and width.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from timm.models.vision_transformer import VisionTransformer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mmengine.registry import MODELS  # noqa: E402
+
+import mmedit_vit  # noqa: E402,F401
+from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS  # noqa: E402
+
+
+def timm_reference(size: str) -> torch.nn.Module:
+    s = ARCH_SETTINGS[size]
+    return VisionTransformer(embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
+                             no_embed_class=True, init_values=1e-6, num_classes=0)
+
+
+def step_fn(model: torch.nn.Module, x: torch.Tensor, is_timm: bool) -> Callable[[], None]:
+    def step() -> None:
+        out = model.forward_features(x) if is_timm else model(x)[-1]
+        out.float().mean().backward()
+    return step
+
+
+def saved_activation_bytes(step: Callable[[], None]) -> int:
+    """Bytes of distinct tensors autograd keeps for backward during one step."""
+    seen: Dict[Tuple[int, int], int] = {}
+
+    def pack(t: torch.Tensor):
+        storage = t.untyped_storage()
+        seen[(storage.data_ptr(), t.device.index or 0)] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        step()
+    return sum(seen.values())
+
+
+def measure(step: Callable[[], None], device: torch.device) -> float:
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    step()
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) -> List[dict]:
+    models = {'timm ViT': (timm_reference(size), True)}
+    for name, cfg in BACKBONE_VARIANTS.items():
+        models[name] = (MODELS.build(dict(cfg, arch=size)), False)
+    x = torch.randn(args.batch, 3, args.img_size, args.img_size, device=device)
+    steps, memory = {}, {}
+    for name, (model, is_timm) in models.items():
+        model.to(device).train()
+        step = step_fn(model, x, is_timm)
+        if dtype != torch.float32:
+            plain = step
+            step = lambda plain=plain: _autocast(plain, device, dtype)  # noqa: E731
+        for _ in range(args.warmup):
+            step()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+            step()
+            memory[name] = torch.cuda.max_memory_allocated() - base
+        else:
+            memory[name] = saved_activation_bytes(step)
+        model.zero_grad(set_to_none=True)
+        steps[name] = step
+    times: Dict[str, List[float]] = {name: [] for name in models}
+    names = list(models)
+    for rep in range(args.reps):
+        order = names[rep % len(names):] + names[:rep % len(names)]
+        for name in order:
+            times[name].append(measure(steps[name], device))
+        print(f'  {size}: repetition {rep + 1}/{args.reps}', flush=True)
+    def ratio(name: str, reference: str) -> float:
+        return statistics.median(a / b for a, b in zip(times[name], times[reference]))
+
+    rows = []
+    for name in names:
+        rows.append(dict(size=size, model=name, ms=1000 * statistics.median(times[name]),
+                         mem_mb=memory[name] / 2**20, vs_timm=ratio(name, 'timm ViT'), vs_plain=ratio(name, 'deit3'),
+                         mem_vs_plain=memory[name] / memory['deit3']))
+    for model, _ in models.values():
+        model.cpu()
+    return rows
+
+
+def _autocast(step, device, dtype):
+    with torch.autocast(device_type=device.type, dtype=dtype):
+        step()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--sizes', nargs='+', default=['tiny', 'small', 'base'], choices=list(ARCH_SETTINGS))
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--img-size', type=int, default=224)
+    parser.add_argument('--reps', type=int, default=7)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'])
+    parser.add_argument('--out', default='work_dirs/benchmark')
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    dtype = getattr(torch, args.dtype)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda given but no CUDA device is available')
+    torch.manual_seed(0)
+
+    hardware = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    mem_label = 'peak MiB' if device.type == 'cuda' else 'saved act. MiB'
+    lines = [f'forward+backward, batch {args.batch}, {args.img_size}x{args.img_size}, {args.dtype}, {hardware}, '
+             f'median of {args.reps}', '',
+             f'| size | backbone | ms | x timm | x deit3 (PlainViT) | {mem_label} | mem x deit3 |',
+             '|---|---|---:|---:|---:|---:|---:|']
+    for size in args.sizes:
+        for r in benchmark_size(size, args, device, dtype):
+            lines.append(f"| {r['size']} | {r['model']} | {r['ms']:.1f} | {r['vs_timm']:.3f} | {r['vs_plain']:.3f} | "
+                         f"{r['mem_mb']:.0f} | {r['mem_vs_plain']:.3f} |")
+    table = '\n'.join(lines)
+    print(table)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f'benchmark_{device.type}_{args.dtype}.md')
+    with open(path, 'w') as f:
+        f.write(table + '\n')
+    print(f'written to {path}')
+
+
+if __name__ == '__main__':
+    main()
