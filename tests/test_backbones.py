@@ -41,6 +41,12 @@ def test_padding_is_bottom_right_with_zeros():
     torch.testing.assert_close(model(x)[0], model(padded)[0])
 
 
+def test_without_cls_token_only_patches_and_registers_are_encoded():
+    model = PlainViT(**TINY, with_cls_token=False, num_registers=2).eval()
+    assert model.cls_token is None and model.num_prefix_tokens == 2
+    assert model(torch.randn(1, 3, 64, 64))[0].shape == (1, 48, 4, 4)
+
+
 def test_out_cls_token_pairs():
     plain = PlainViT(**TINY, out_indices=(1, 3), out_cls_token=True).eval()
     (feat1, cls1), (feat3, cls3) = plain(torch.randn(2, 3, 64, 64))

@@ -1,7 +1,7 @@
 """Training-step cost of every backbone against timm's VisionTransformer of the same size.
 
     python tools/benchmark.py [--sizes tiny small base] [--batch 8] [--reps 7] [--device cpu|cuda]
-                              [--dtype float32|bfloat16] [--out work_dirs/benchmark]
+                              [--dtype float32|bfloat16] [--threads N] [--block-study] [--out DIR]
 
 One forward + backward pass at 224x224 per measurement. Models are run interleaved (one of each per
 repetition, in rotating order); times are medians over repetitions and each ratio is the median of the
@@ -14,6 +14,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from typing import Callable, Dict, List, Tuple
 
 import torch
@@ -24,6 +25,7 @@ from mmengine.registry import MODELS  # noqa: E402
 
 import mmedit_vit  # noqa: E402,F401
 from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS  # noqa: E402
+from mmedit_vit.models.layers import Attention, Block  # noqa: E402
 
 
 def timm_reference(size: str) -> torch.nn.Module:
@@ -107,6 +109,30 @@ def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) ->
     return rows
 
 
+def block_study(args, device: torch.device) -> List[str]:
+    """One Small block in isolation: what a headwise gate costs, and what 4 more tokens cost."""
+    dim, heads = ARCH_SETTINGS['small']['embed_dims'], ARCH_SETTINGS['small']['num_heads']
+    plain = Block(dim, heads, layer_scale_init=1e-6).to(device)
+    gated = Block(dim, heads, layer_scale_init=1e-6, attn_layer=partial(Attention, gate='headwise')).to(device)
+    cases = {'plain, N=197': (plain, 197), 'headwise gate, N=197': (gated, 197),
+             'plain, N=201 (4 registers)': (plain, 201), 'plain, N=200': (plain, 200)}
+    steps = {}
+    for name, (block, tokens) in cases.items():
+        x = torch.randn(args.batch, tokens, dim, device=device, requires_grad=True)
+        steps[name] = lambda block=block, x=x: block(x).sum().backward()
+        for _ in range(args.warmup):
+            steps[name]()
+    times: Dict[str, List[float]] = {name: [] for name in cases}
+    for _ in range(5 * args.reps):
+        for name in cases:
+            times[name].append(measure(steps[name], device))
+    lines = ['', 'single Small block, forward+backward:', '', '| case | ms | x plain N=197 |', '|---|---:|---:|']
+    for name in cases:
+        ratio = statistics.median(a / b for a, b in zip(times[name], times['plain, N=197']))
+        lines.append(f'| {name} | {1000 * statistics.median(times[name]):.1f} | {ratio:.3f} |')
+    return lines
+
+
 def _autocast(step, device, dtype):
     with torch.autocast(device_type=device.type, dtype=dtype):
         step()
@@ -121,8 +147,13 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'])
+    parser.add_argument('--block-study', action='store_true',
+                        help='also time one block: plain vs headwise gate, 197 vs 201 tokens')
+    parser.add_argument('--threads', type=int, default=None, help='CPU threads (default: torch default)')
     parser.add_argument('--out', default='work_dirs/benchmark')
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
     if device.type == 'cuda' and not torch.cuda.is_available():
@@ -139,6 +170,8 @@ def main() -> None:
         for r in benchmark_size(size, args, device, dtype):
             lines.append(f"| {r['size']} | {r['model']} | {r['ms']:.1f} | {r['vs_timm']:.3f} | {r['vs_plain']:.3f} | "
                          f"{r['mem_mb']:.0f} | {r['mem_vs_plain']:.3f} |")
+    if args.block_study:
+        lines += block_study(args, device)
     table = '\n'.join(lines)
     print(table)
     os.makedirs(args.out, exist_ok=True)

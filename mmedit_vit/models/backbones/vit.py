@@ -3,7 +3,6 @@
 One class; each paper's change is a constructor argument. ``GatedViT``, ``CBViT`` and ``EDITViT`` are
 the same class with that paper's defaults, registered under their own names for configs.
 """
-import math
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -14,6 +13,7 @@ from timm.layers import LayerNorm, Mlp, PatchEmbed, calculate_drop_path_rates, r
 from timm.models.vision_transformer import init_weights_vit_timm
 from torch import nn
 
+from ...converters import load_pretrained
 from ..layers import GATE_MODES, GATE_POSITIONS, Attention, Block, BroadcastMlp, EDITDecoderLayer
 from ..layers.context_broadcast import CB_MODES, CLS_CB_MODES
 
@@ -180,7 +180,6 @@ class PlainViT(BaseModule):
         """Loads ``init_cfg=dict(type='Pretrained', checkpoint=...)`` strictly, converting on the fly."""
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from mmedit_vit.converters import load_pretrained
             options = {k: v for k, v in cfg.items() if k != 'type'}
             load_pretrained(self, **options)
             self._is_init = True

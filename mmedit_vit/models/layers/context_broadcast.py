@@ -6,8 +6,6 @@
 ``cb_hybrid``: x_i <- x_i * x_0 + 0.5 x_i + 0.5 mean_j x_j      (appendix B.7)
 The mean runs over every token of the sequence, as in the paper's one-line implementation.
 """
-from typing import Optional
-
 import torch
 from timm.layers import Mlp
 from torch import nn
