@@ -1,7 +1,7 @@
 """Convert a timm / DeiT / DeiT-III / AugReg / DINOv2-reg (timm format) checkpoint to this project's layout.
 
     python tools/convert_timm.py SRC DST [--type PlainViT] [--arch small] [--img-size 224]
-                                 [--cfg-options num_registers=4 layer_scale_init=None]
+                                 [--cfg-options layer_scale_init=None] [--missing-ok decoder]
 
 The backbone is built (width inferred from the checkpoint unless --arch is given; patch size and
 register count likewise), the checkpoint is converted and loaded strictly, and DST holds
@@ -19,7 +19,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import MODELS  # noqa: E402
 
 import mmedit_vit  # noqa: E402,F401
-from mmedit_vit.converters import convert_vit_state_dict, unwrap_state_dict  # noqa: E402
+from mmedit_vit.converters import CheckpointMismatchError, convert_vit_state_dict, unwrap_state_dict  # noqa: E402
 from mmedit_vit.models.backbones import ARCH_SETTINGS  # noqa: E402
 from mmedit_vit.utils import load_checkpoint_file  # noqa: E402
 
@@ -53,13 +53,18 @@ def main() -> None:
     parser.add_argument('--arch', default=None, help='tiny | small | base (default: inferred from the width)')
     parser.add_argument('--img-size', type=int, default=224, help='grid the position embedding is stored at')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='further backbone arguments')
+    parser.add_argument('--missing-ok', nargs='+', default=[], metavar='REGEX',
+                        help="model keys allowed to be absent (new modules keep their initialisation), e.g. decoder")
     args = parser.parse_args()
 
     state = unwrap_state_dict(load_checkpoint_file(args.src))
     prefixed = any(k.startswith('backbone.') for k in state)
     cfg = infer_backbone_cfg({k.removeprefix('backbone.'): v for k, v in state.items()} if prefixed else state, args)
     model = MODELS.build(cfg)
-    conversion = convert_vit_state_dict(state, model)
+    try:
+        conversion = convert_vit_state_dict(state, model, missing_ok=args.missing_ok)
+    except CheckpointMismatchError as error:
+        raise SystemExit(f'{args.src}: {error}')
     model.load_state_dict(conversion.state_dict, strict=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
     torch.save({'state_dict': model.state_dict(), 'meta': {'backbone': cfg, 'source': os.path.basename(args.src)}},
