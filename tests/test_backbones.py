@@ -33,6 +33,21 @@ def test_any_input_size_is_padded_and_resampled(cls):
     assert model(torch.randn(1, 3, 224, 96))[0].shape == (1, 48, 14, 6)
 
 
+def test_outputs_follow_out_indices_order_and_stop_at_the_deepest():
+    model = perturb_(PlainViT(**TINY, out_indices=(2, 0, -1))).eval()
+    x = torch.randn(1, 3, 64, 64)
+    out2, out0, out3 = model(x)
+    reference = PlainViT(**TINY, out_indices=(0, 2, 3)).eval()
+    reference.load_state_dict(model.state_dict())
+    ref0, ref2, ref3 = reference(x)
+    assert torch.equal(out0, ref0) and torch.equal(out2, ref2) and torch.equal(out3, ref3)
+    calls = []
+    shallow = PlainViT(**TINY, out_indices=(1,)).eval()
+    shallow.blocks[3].register_forward_hook(lambda *args: calls.append(1))
+    shallow(x)
+    assert calls == []
+
+
 def test_padding_is_bottom_right_with_zeros():
     model = PlainViT(**TINY).eval()
     x = torch.randn(1, 3, 100, 120)

@@ -211,14 +211,15 @@ class PlainViT(BaseModule):
             x = torch.cat(prefix + [x], dim=1)
         x = self.pos_drop(x)
 
-        outs = []
-        for i, block in enumerate(self.blocks):
+        outs = {}
+        last = max(self.out_indices)
+        for i, block in enumerate(self.blocks[:last + 1]):
             x = block(x)
             if self.decoder is not None:
                 cls = self.decoder(cls, x)
             if i in self.out_indices:
-                outs.append(self._format_output(x, cls, i, grid))
-        return tuple(outs)
+                outs[i] = self._format_output(x, cls, i, grid)
+        return tuple(outs[i] for i in self.out_indices)
 
     def _format_output(self, x: torch.Tensor, cls: Optional[torch.Tensor], index: int,
                        grid: Tuple[int, int]):
