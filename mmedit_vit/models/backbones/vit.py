@@ -14,7 +14,7 @@ from timm.models.vision_transformer import init_weights_vit_timm
 from torch import nn
 
 from ...converters import load_pretrained
-from ..layers import GATE_MODES, GATE_POSITIONS, Attention, Block, BroadcastMlp, EDITDecoderLayer
+from ..layers import Attention, Block, BroadcastMlp, EDITDecoderLayer
 from ..layers.context_broadcast import CB_MODES, CLS_CB_MODES
 
 ARCH_SETTINGS: Dict[str, Dict[str, Union[int, float]]] = {
@@ -107,16 +107,10 @@ class PlainViT(BaseModule):
         super().__init__(init_cfg=init_cfg)
         settings = resolve_arch(arch)
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
-        if gate not in GATE_MODES:
-            raise ValueError(f'gate={gate!r} is not supported; choose one of {GATE_MODES}')
-        if gate_position not in GATE_POSITIONS:
-            raise ValueError(f'gate_position={gate_position!r} is not supported; choose one of {GATE_POSITIONS}')
-        if cb_mode not in CB_MODES:
+        if cb_mode not in CB_MODES:  # checked here too: no CB layer may be built to check it
             raise ValueError(f'cb_mode={cb_mode!r} is not supported; choose one of {CB_MODES}')
         if not isinstance(num_registers, int) or num_registers < 0:
             raise ValueError(f'num_registers={num_registers!r} must be an integer >= 0')
-        if dim % num_heads:
-            raise ValueError(f'embed_dims={dim} is not divisible by num_heads={num_heads}')
         if cls_decoder and not with_cls_token:
             raise ValueError('cls_decoder=True (EDIT) needs with_cls_token=True: the decoder refines [CLS]')
         if out_cls_token and not with_cls_token:
