@@ -12,6 +12,10 @@ want="$(cat "$root/requirements/constraints.txt" "$root/setup.py" | sha256sum | 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
+if [ ! -x "$venv/bin/python" ] && ! command -v "$py" >/dev/null 2>&1; then
+  echo "[setup_env] $py not found: install Python 3.11 or set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
 echo "[setup_env] creating the environment in $venv"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 pip=("$venv/bin/python" -m pip install --constraint "$root/requirements/constraints.txt")
