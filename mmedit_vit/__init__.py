@@ -5,6 +5,6 @@ from .version import __version__
 
 register_mmengine_safe_globals()
 
-from . import models  # noqa: E402  (registers the backbones in mmengine's MODELS)
+from . import datasets, engine, models  # noqa: E402  (register modules in mmengine's registries)
 
-__all__ = ['__version__', 'models']
+__all__ = ['__version__', 'datasets', 'engine', 'models']

@@ -67,8 +67,23 @@ def test_out_cls_token_pairs():
     (feat1, cls1), (feat3, cls3) = plain(torch.randn(2, 3, 64, 64))
     assert feat1.shape == (2, 48, 4, 4) and cls1.shape == (2, 48) and cls3.shape == (2, 48)
     edit = EDITViT(**TINY, out_cls_token=True).eval()
-    (feat, cls), = edit(torch.randn(2, 3, 64, 64))
+    x = torch.randn(2, 3, 64, 64)
+    (feat, cls), = edit(x)
     assert cls.shape == (2, 48)
+
+
+def test_edit_decoder_runs_only_when_its_output_is_returned():
+    edit = perturb_(EDITViT(**TINY, out_cls_token=True)).eval()
+    maps_only = EDITViT(**TINY).eval()
+    maps_only.load_state_dict(edit.state_dict())
+    calls = []
+    maps_only.decoder.register_forward_hook(lambda *_: calls.append(1))
+    x = torch.randn(2, 3, 64, 64)
+    assert torch.equal(maps_only(x)[0], edit(x)[0][0])  # the patch maps do not depend on the decoder
+    assert calls == []
+    unused = {'cls_token'} | {'decoder.' + n for n, _ in maps_only.decoder.named_parameters()}
+    assert {n for n, p in maps_only.named_parameters() if not p.requires_grad} == unused
+    assert all(p.requires_grad for p in edit.parameters())
 
 
 def test_final_norm_is_timm_forward_features_norm():
@@ -157,7 +172,7 @@ def test_edit_patch_maps_ignore_cls_and_decoder():
 
 
 def test_edit_decoder_is_shared_and_runs_once_per_depth():
-    model = EDITViT(**TINY).eval()
+    model = EDITViT(**TINY, out_cls_token=True).eval()
     calls = []
     model.decoder.register_forward_hook(lambda *args: calls.append(1))
     model(torch.randn(1, 3, 64, 64))

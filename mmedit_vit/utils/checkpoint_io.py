@@ -14,7 +14,8 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """Stands in for ``getattr`` while unpickling: mmengine's ``HistoryBuffer`` pickles its statistics
     methods as ``getattr(HistoryBuffer, 'mean')``; nothing else may be looked up."""
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # the built-in four are only entered in _statistics_methods once a buffer has been created
+    if obj is HistoryBuffer and name in {'min', 'max', 'mean', 'current', *HistoryBuffer._statistics_methods}:
         return getattr(obj, name)
     raise pickle.UnpicklingError(f'refusing getattr({obj!r}, {name!r}) in a weights-only checkpoint')
 

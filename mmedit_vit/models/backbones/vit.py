@@ -207,9 +207,11 @@ class PlainViT(BaseModule):
 
         outs = {}
         last = max(self.out_indices)
+        # EDIT's [CLS] never enters the token sequence: without out_cls_token nothing reads the decoder
+        run_decoder = self.decoder is not None and self.out_cls_token
         for i, block in enumerate(self.blocks[:last + 1]):
             x = block(x)
-            if self.decoder is not None:
+            if run_decoder:
                 cls = self.decoder(cls, x)
             if i in self.out_indices:
                 outs[i] = self._format_output(x, cls, i, grid)
@@ -228,6 +230,11 @@ class PlainViT(BaseModule):
 
     # ------------------------------------------------------------------------------------- freezing
     def _freeze_stages(self) -> None:
+        if self.decoder is not None and not self.out_cls_token:
+            # dense use of EDIT: nothing reads the [CLS] path, so it takes no gradient (DDP needs no
+            # search for unused parameters and the optimiser leaves it as loaded)
+            self.cls_token.requires_grad = False
+            self.decoder.requires_grad_(False)
         if self.frozen_stages < 0:
             return
         frozen: List[nn.Module] = [self.patch_embed]

@@ -1,0 +1,146 @@
+"""Parameters and FLOPs of whole task models built from configs, and the backbone table of EDIT's Table 1.
+
+Counting uses ``count_flops`` (mmengine's analyser with the fused-attention handle) on the model's
+``mode='tensor'`` forward: the classifier's logits, the segmentor's decode-head maps, the detector's
+RPN and RoI-head outputs (proposals come from the RPN's own prediction on the traced input).
+"""
+import copy
+from importlib import import_module
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+from torch import nn
+
+from ..models.backbones.variants import BACKBONE_VARIANTS
+from .complexity import count_flops, count_parameters
+
+TASKS = ('cls', 'seg', 'det', 'backbone')
+# EDIT paper, Table 1: parameters (M) and FLOPs (G multiply-adds), 224x224, 1000 classes
+EDIT_TABLE1 = {'tiny': (5.82, 1.42), 'small': (22.30, 5.28), 'base': (87.76, 20.27)}
+SIZES = ('tiny', 'small', 'base')
+# default input (H, W): classification as in the papers' tables; detection as mmdet reports 1x models
+DEFAULT_SHAPES = {'cls': (224, 224), 'backbone': (224, 224), 'det': (800, 1280)}
+
+
+def task_of(cfg: Config) -> str:
+    """'seg', 'det', 'cls' from the config's default_scope / model; 'backbone' for a bare backbone."""
+    model = cfg.get('model')
+    if not isinstance(model, dict) or 'backbone' not in model:
+        return 'backbone'
+    scope = cfg.get('default_scope')
+    if scope == 'mmseg':
+        return 'seg'
+    if scope == 'mmdet':
+        return 'det'
+    return 'cls'
+
+
+def default_shape(cfg: Config, task: str) -> Tuple[int, int]:
+    """The crop size of a segmentation config (512 otherwise), else ``DEFAULT_SHAPES``."""
+    if task == 'seg':
+        crop = cfg.get('crop_size') or cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
+        return (crop, crop) if isinstance(crop, int) else tuple(crop)
+    return DEFAULT_SHAPES[task]
+
+
+def _registry(scope: Optional[str]):
+    if not scope:
+        return MODELS
+    try:
+        import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
+    except (ImportError, AttributeError):
+        pass
+    try:
+        return import_module(f'{scope}.registry').MODELS
+    except (ImportError, AttributeError):
+        return MODELS
+
+
+def build_config_model(cfg: Config) -> nn.Module:
+    """The config's model (backbone weights are not loaded: counting needs none)."""
+    model_cfg = copy.deepcopy(cfg.model)
+    if isinstance(model_cfg.get('backbone'), dict):
+        model_cfg['backbone']['init_cfg'] = None
+    elif 'backbone' not in model_cfg:
+        model_cfg['init_cfg'] = None
+    scope = cfg.get('default_scope')
+    with DefaultScope.overwrite_default_scope(scope):
+        return _registry(scope).build(model_cfg).eval()
+
+
+class TensorForward(nn.Module):
+    """``model(x, data_samples, mode='tensor')`` as a one-input module, for the FLOP analyser."""
+
+    def __init__(self, model: nn.Module, task: str, shape: Tuple[int, int]) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+        self.samples = self._samples(task, shape)
+
+    @staticmethod
+    def _samples(task: str, shape: Tuple[int, int]):
+        if task != 'det':
+            return None
+        from mmdet.structures import DetDataSample
+        meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape, batch_input_shape=shape,
+                    scale_factor=(1.0, 1.0))
+        return [DetDataSample(metainfo=meta)]
+
+    def forward(self, x: torch.Tensor):
+        if self.task == 'backbone':
+            return self.model(x)
+        return self.model(x, self.samples, mode='tensor')
+
+
+def count_config(cfg: Config, shape: Optional[Sequence[int]] = None) -> Dict[str, object]:
+    """Parameters and FLOPs (multiply-adds) of the config's model on one ``shape`` (H, W) input."""
+    task = task_of(cfg)
+    shape = tuple(shape) if shape else default_shape(cfg, task)
+    if len(shape) == 1:
+        shape = (shape[0], shape[0])
+    model = build_config_model(cfg)
+    flops = count_flops(TensorForward(model, task, shape), img_size=shape)
+    return dict(task=task, model=type(model).__name__, shape=shape, params=count_parameters(model), flops=flops)
+
+
+def classifier_config(variant: str, size: str, num_classes: int = 1000) -> dict:
+    """The ImageNet classifier of one backbone variant and size (as the papers count them)."""
+    if variant not in BACKBONE_VARIANTS:
+        raise ValueError(f'variant={variant!r} is not known; choose one of {sorted(BACKBONE_VARIANTS)}')
+    if size not in SIZES:
+        raise ValueError(f'size={size!r} is not known; choose one of {SIZES}')
+    return dict(type='ImageClassifier', num_classes=num_classes, backbone=dict(BACKBONE_VARIANTS[variant], arch=size))
+
+
+def backbone_table(variants: Sequence[str] = tuple(BACKBONE_VARIANTS), sizes: Sequence[str] = SIZES,
+                   img_size: int = 224) -> List[Dict[str, object]]:
+    """Parameters / FLOPs of every variant and size with a 1000-class head; EDIT rows carry Table 1."""
+    rows = []
+    for variant in variants:
+        for size in sizes:
+            model = MODELS.build(classifier_config(variant, size)).eval()
+            row = dict(variant=variant, size=size, params=count_parameters(model),
+                       flops=count_flops(model, img_size=img_size))
+            if variant == 'edit' and img_size == 224:
+                paper_params, paper_flops = EDIT_TABLE1[size]
+                row.update(paper_params=paper_params * 1e6, paper_flops=paper_flops * 1e9,
+                           params_dev=row['params'] / (paper_params * 1e6) - 1,
+                           flops_dev=row['flops'] / (paper_flops * 1e9) - 1)
+            rows.append(row)
+    return rows
+
+
+def format_table(rows: List[Dict[str, object]]) -> str:
+    """Markdown table of ``backbone_table`` rows (deviation from the paper where it has the model)."""
+    lines = ['| backbone | size | params (M) | FLOPs (G) | EDIT Table 1 | deviation params / FLOPs |',
+             '|---|---|---:|---:|---|---|']
+    for r in rows:
+        paper = dev = ''
+        if 'paper_params' in r:
+            paper = f"{r['paper_params'] / 1e6:.2f}M / {r['paper_flops'] / 1e9:.2f}G"
+            dev = f"{100 * r['params_dev']:+.2f}% / {100 * r['flops_dev']:+.2f}%"
+        lines.append(f"| {r['variant']} | {r['size']} | {r['params'] / 1e6:.2f} | {r['flops'] / 1e9:.2f} | "
+                     f'{paper} | {dev} |')
+    return '\n'.join(lines)

@@ -1,0 +1,125 @@
+"""Figures of the sink statistics (matplotlib, Agg): per-layer curves, norm histograms, attention maps.
+
+Every function returns the pixel size (width, height) of the PNG it wrote: figures are saved at a
+fixed size and dpi, without tight cropping.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+DPI = 100
+PANEL = (4.0, 3.0)  # inches per subplot
+# metric -> (title, log scale); the order of the panels
+CURVES = {
+    'cls_attention_ratio': ('[CLS] attention / mean patch token', True),
+    'decoder_cls_attention_ratio': ('EDIT decoder: previous [CLS] / mean patch', True),
+    'register_attention_share': ('attention share of registers', False),
+    'entropy_mean': ('attention entropy, mean (nats)', False),
+    'entropy_p15': ('attention entropy, 15th percentile', False),
+    'relative_distance': ('relative attention distance', False),
+    'norm_median': ('patch-token norm, median', False),
+    'norm_max': ('patch-token norm, max', True),
+    'high_norm_fraction': ('high-norm token fraction', False),
+    'cls_norm': ('[CLS] norm', False),
+    'register_norm': ('register norm', False),
+    'gate_score_mean': ('mean gate score', False),
+    'gate_sparsity': ('gate sparsity', False),
+    'cbs_scale_mean': ('CB_s Lambda, mean', False),
+    'cbs_scale_ratio': ('CB_s |lambda_0.1| / |lambda_0.9|', False),
+}
+
+
+def _save(fig: plt.Figure, path: str) -> Tuple[int, int]:
+    fig.savefig(path, dpi=DPI)
+    width, height = fig.get_size_inches()
+    plt.close(fig)
+    return int(round(width * DPI)), int(round(height * DPI))
+
+
+def _grid(n: int, cols: int) -> Tuple[int, int]:
+    cols = max(1, min(cols, n))
+    return math.ceil(n / cols), cols
+
+
+def plot_layer_curves(results: Dict[str, Dict[str, list]], path: str, cols: int = 3) -> Tuple[int, int]:
+    """One panel per metric, one line per model (``results``: model name -> per-layer stats)."""
+    metrics = [m for m in CURVES if any(m in stats for stats in results.values())]
+    if not metrics:
+        raise ValueError('no per-layer metric to plot')
+    rows, cols = _grid(len(metrics), cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(PANEL[0] * cols, PANEL[1] * rows), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        title, log = CURVES[metric]
+        for k, (name, stats) in enumerate(results.items()):  # one colour per model in every panel
+            values = stats.get(metric)
+            if values is None:
+                continue
+            layers = [i for i, v in enumerate(values) if v is not None]
+            ax.plot(layers, [values[i] for i in layers], marker='o', ms=3, label=name, color=f'C{k}')
+        if log and all(v is None or v > 0 for s in results.values() for v in s.get(metric, [])):
+            ax.set_yscale('log')
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel('layer', fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis('off')
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_norm_histograms(norms: Dict[str, List[np.ndarray]], path: str, bins: int = 40,
+                         threshold: Optional[float] = None, cols: int = 4) -> Tuple[int, int]:
+    """One panel per layer, each model's patch-token norm histogram overlaid (log counts)."""
+    depth = max(len(v) for v in norms.values())
+    rows, cols = _grid(depth, cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(PANEL[0] * cols, PANEL[1] * rows), squeeze=False)
+    top = max(float(np.max(layer)) for layers in norms.values() for layer in layers)
+    edges = np.linspace(0, max(top, 1e-6) * 1.02, bins + 1)  # the threshold is drawn when in range
+    for i, ax in enumerate(axes.flat):
+        if i >= depth:
+            ax.axis('off')
+            continue
+        for k, (name, layers) in enumerate(norms.items()):
+            if i < len(layers):
+                ax.hist(np.ravel(layers[i]), bins=edges, histtype='step', label=name, log=True, color=f'C{k}')
+        if threshold is not None and threshold <= edges[-1]:
+            ax.axvline(threshold, color='k', ls='--', lw=0.8)
+        above = '' if threshold is None or threshold <= edges[-1] else f' (all < {threshold:g})'
+        ax.set_title(f'layer {i}: patch-token L2 norm{above}', fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_attention_maps(images: np.ndarray, maps: Sequence[np.ndarray], path: str, title: str = '',
+                        alpha: float = 0.6) -> Tuple[int, int]:
+    """Rows: images; columns: the image, then every layer's map upsampled over it.
+
+    images: (B, H, W, 3) floats in [0, 1]; maps: per layer (B, h, w), each map scaled to its own range.
+    """
+    num, depth = images.shape[0], len(maps)
+    fig, axes = plt.subplots(num, depth + 1, figsize=(1.6 * (depth + 1), 1.6 * num + 0.4), squeeze=False)
+    h, w = images.shape[1:3]
+    for r in range(num):
+        axes[r, 0].imshow(images[r])
+        axes[r, 0].set_title('image' if r == 0 else '', fontsize=8)
+        for c, layer_maps in enumerate(maps, start=1):
+            m = np.asarray(layer_maps[r], dtype=np.float64)
+            m = (m - m.min()) / (m.max() - m.min() + 1e-12)
+            axes[r, c].imshow(images[r])
+            axes[r, c].imshow(m, cmap='jet', alpha=alpha, extent=(0, w, h, 0), interpolation='bilinear')
+            if r == 0:
+                axes[r, c].set_title(f'layer {c - 1}', fontsize=8)
+    for ax in axes.flat:
+        ax.axis('off')
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,95 @@
+"""One probed forward pass of the running backbone: attention, gate scores, decoder attention, token norms.
+
+Maps come from the model's own ``MapProbe`` modules (``capture_maps``); token norms from forward hooks
+on its blocks. Nothing is copied: the backbone is switched to eval mode and made to run all blocks for
+the one pass (EDIT: with its [CLS] output on, so that the decoder runs), then restored.
+"""
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from ..models.layers.probe import capture_maps
+from .sink_metrics import token_norms
+
+
+@dataclass
+class BackboneCapture:
+    """What one forward pass exposed, per block (index = depth).
+
+    attentions: (B, heads, N, N) self-attention probabilities of each block.
+    gates: (B, N, heads, 1 | head_dim) gate scores of each block, or None without a gate.
+    decoder: (B, 1, N + 1) EDIT decoder attention per depth (keys: the block's N tokens, then the
+        previous [CLS]); empty for models without the decoder.
+    norms: (B, N) L2 norms of each block's output tokens.
+    cbs_scales: the CB_s Lambda of each block, or None where the block has no CB_s.
+    """
+    attentions: List[torch.Tensor]
+    gates: List[Optional[torch.Tensor]]
+    decoder: List[torch.Tensor]
+    norms: List[torch.Tensor]
+    cbs_scales: List[Optional[torch.Tensor]]
+    grid: Tuple[int, int]
+    cls_in_sequence: bool
+    num_registers: int
+    num_prefix_tokens: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.num_prefix_tokens = int(self.cls_in_sequence) + self.num_registers
+
+    @property
+    def depth(self) -> int:
+        return len(self.attentions)
+
+    @property
+    def register_start(self) -> int:
+        return int(self.cls_in_sequence)
+
+
+def _check_backbone(backbone: nn.Module) -> None:
+    needed = ('blocks', 'num_prefix_tokens', 'num_registers', 'patch_size', 'out_indices')
+    missing = [a for a in needed if not hasattr(backbone, a)]
+    if missing:
+        raise TypeError(f'{type(backbone).__name__} is not a PlainViT-family backbone (lacks {missing}); '
+                        'the sink probes read PlainViT / GatedViT / CBViT / EDITViT')
+
+
+def _cbs_scale(block: nn.Module) -> Optional[torch.Tensor]:
+    cb = getattr(block.mlp, 'cb', None)
+    scale = getattr(cb, 'scale', None)
+    return scale.detach().clone() if scale is not None else None
+
+
+def capture_backbone(backbone: nn.Module, images: torch.Tensor) -> BackboneCapture:
+    """Runs ``backbone`` once on ``images`` (normalised NCHW) with every probe on; returns the maps."""
+    _check_backbone(backbone)
+    depth = len(backbone.blocks)
+    norms: List[Optional[torch.Tensor]] = [None] * depth
+    handles = [block.register_forward_hook(lambda _, __, out, i=i: norms.__setitem__(i, token_norms(out.detach())))
+               for i, block in enumerate(backbone.blocks)]
+    saved = dict(out_indices=backbone.out_indices, out_cls_token=getattr(backbone, 'out_cls_token', False))
+    was_training = backbone.training
+    backbone.out_indices = [depth - 1]  # run every block
+    if getattr(backbone, 'decoder', None) is not None:
+        backbone.out_cls_token = True  # EDIT runs its decoder only when the [CLS] output is read
+    backbone.eval()
+    try:
+        with torch.no_grad(), capture_maps(backbone) as maps:
+            backbone(images)
+    finally:
+        for name, value in saved.items():
+            setattr(backbone, name, value)
+        backbone.train(was_training)
+        for h in handles:
+            h.remove()
+
+    attentions = [maps[f'blocks.{i}.attn.attn_probe'][0] for i in range(depth)]
+    gates = [maps.get(f'blocks.{i}.attn.gate.score_probe', [None])[0] for i in range(depth)]
+    cls_in_sequence = backbone.num_prefix_tokens > backbone.num_registers
+    patch = backbone.patch_size
+    grid = (-(-images.shape[-2] // patch), -(-images.shape[-1] // patch))
+    return BackboneCapture(
+        attentions=attentions, gates=gates, decoder=maps.get('decoder.attn_probe', []), norms=norms,
+        cbs_scales=[_cbs_scale(block) for block in backbone.blocks], grid=grid,
+        cls_in_sequence=cls_in_sequence, num_registers=backbone.num_registers)

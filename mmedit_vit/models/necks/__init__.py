@@ -1,0 +1,1 @@
+"""Necks turning a single-resolution ViT into multi-scale features."""

@@ -1,0 +1,91 @@
+"""SinkStatsHook inside a real mmengine Runner: records on schedule into the log and the work_dir."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.model import BaseModel
+from mmengine.registry import HOOKS, MODELS
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+from mmedit_vit.engine.hooks import SinkStatsHook
+
+
+class ToyClassifier(BaseModel):
+    """A tiny GatedViT with a linear head; ``backbone`` is where the hook finds the probes."""
+
+    def __init__(self):
+        super().__init__(data_preprocessor=dict(type='ImgDataPreprocessor', mean=[128.] * 3, std=[64.] * 3))
+        self.backbone = MODELS.build(dict(type='GatedViT', arch=dict(embed_dims=32, num_heads=2, depth=4),
+                                          img_size=32, out_cls_token=True))
+        self.head = torch.nn.Linear(32, 3)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        logits = self.head(self.backbone(inputs)[0][1])
+        if mode == 'loss':
+            return dict(loss=torch.nn.functional.cross_entropy(logits, torch.stack(data_samples)))
+        return logits
+
+
+class ToyData(Dataset):
+    """Images of two sizes, as random crops at image borders give: 32x32 and 32x48."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        size = (3, 32, 32) if i % 2 == 0 else (3, 32, 48)
+        return dict(inputs=torch.randint(0, 255, size, generator=g).float(), data_samples=torch.tensor(i % 3))
+
+
+def run(tmp_path, hook: dict, max_iters=None, max_epochs=None):
+    train_cfg = dict(by_epoch=True, max_epochs=max_epochs) if max_epochs else dict(by_epoch=False,
+                                                                                   max_iters=max_iters)
+    runner = Runner(
+        model=ToyClassifier(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=ToyData(), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=4,
+                              num_workers=0, collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)), train_cfg=train_cfg,
+        custom_hooks=[hook], default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1)),
+        experiment_name=tmp_path.name)
+    runner.train()
+    with open(osp.join(tmp_path, 'sink_stats.jsonl')) as f:
+        records = [json.loads(line) for line in f]
+    with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+        log = f.read()
+    return runner, records, log
+
+
+def test_records_every_n_iterations(tmp_path):
+    runner, records, log = run(tmp_path, dict(type='SinkStatsHook', interval=2, num_images=2), max_iters=5)
+    assert [r['iter'] for r in records] == [1, 2, 4]  # the starting point, then every 2 iterations
+    layers = records[-1]['layers']
+    assert len(layers['gate_score_mean']) == 4 and len(layers['entropy_mean']) == 4
+    assert 0 < layers['gate_score_mean'][0] < 1
+    assert records[-1]['num_images'] == 2
+    # the 32x48 image is resized to the first one's 32x32: 2 images x 2x2 patches
+    assert all(sum(c) == 2 * 4 for c in records[-1]['norm_histogram']['counts'])
+    assert log.count('sink stats (iter') == 3 and 'gate_score_mean' in log
+    assert runner.message_hub.get_info('sink_stats')['iter'] == 4
+    with open(osp.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
+        scalars = [json.loads(line) for line in f if 'sink/entropy_mean' in line]
+    assert [s['step'] for s in scalars] == [1, 2, 4]
+    assert runner.model.training  # the probe pass gives the model back in training mode
+
+
+def test_records_every_n_epochs_on_a_fixed_batch(tmp_path):
+    hook = dict(type='SinkStatsHook', interval=2, by_epoch=True, num_images=1, img_size=16, record_first=False)
+    _, records, _ = run(tmp_path, hook, max_epochs=4)
+    assert [r['epoch'] for r in records] == [2, 4]
+    assert [sum(c) for c in records[0]['norm_histogram']['counts']] == [1] * 4  # 16 px: one patch
+    assert records[0]['layers']['relative_distance'] == [None] * 4  # no other patch to attend to
+
+
+def test_bad_arguments_are_named():
+    assert HOOKS.get('SinkStatsHook') is SinkStatsHook
+    with pytest.raises(ValueError, match='interval=0'):
+        SinkStatsHook(interval=0)
+    with pytest.raises(ValueError, match='img_size'):
+        SinkStatsHook(img_size=-3)

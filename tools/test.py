@@ -1,0 +1,128 @@
+"""Evaluate a checkpoint of any config of this project with mmengine's Runner.
+
+    python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]] [--occlusion]
+        [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]] [--work-dir DIR] [--out PATH]
+        [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmedit_vit.datasets import PERTURBATIONS, check_data_roots  # noqa: E402
+from mmedit_vit.engine import adapt_to_device, load_run_config  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='folder for the metrics json and logs')
+    parser.add_argument('--out', help='folder (segmentation) or .pkl file (detection, classification) '
+                                      'to save predictions in')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--show-dir', help='save images with predictions drawn on them in this folder')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per image with --show')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_pipeline (multi-scale + flip) and tta_model")
+    parser.add_argument('--perturb', choices=sorted(PERTURBATIONS),
+                        help='perturb the test images (CB paper, Table 9)')
+    parser.add_argument('--perturb-seed', type=int, default=0, help='seed of the perturbation noise')
+    parser.add_argument('--occlusion', action='store_true', help='zero a 112x112 centre patch of every input')
+    parser.add_argument('--fgsm', type=float, metavar='EPS',
+                        help='FGSM adversarial inputs, step EPS on the 0-1 pixel scale (classification)')
+    parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r'],
+                        help='evaluate a classifier on ImageNet-A / ImageNet-R (their 200-class subsets)')
+    parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a or data/imagenet-r)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. test_dataloader.batch_size=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def _require(cfg: Config, key: str, flag: str) -> None:
+    if cfg.get(key) is None:
+        raise SystemExit(f'{flag} needs `{key}` in the config; this config has none')
+
+
+def enable_visualization(cfg: Config, show: bool, show_dir, wait_time: float) -> None:
+    """Draws every test image through the config's visualization hook (mmseg / mmdet)."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise SystemExit('--show/--show-dir need a visualization hook in default_hooks; this config has none')
+    hook.update(draw=True, interval=1)
+    if show:
+        hook.update(show=True, wait_time=wait_time)
+    if show_dir:
+        if 'Det' in hook.get('type', ''):
+            hook['test_out_dir'] = osp.abspath(show_dir)
+        else:
+            cfg.visualizer['save_dir'] = show_dir
+
+
+def insert_after_loading(pipeline: list, transform: dict) -> list:
+    """``pipeline`` with ``transform`` right after image loading (the first step)."""
+    types = [step.get('type') for step in pipeline]
+    if 'LoadImageFromFile' not in types:
+        raise SystemExit(f'--perturb needs LoadImageFromFile in the test pipeline; found {types}')
+    at = types.index('LoadImageFromFile') + 1
+    return pipeline[:at] + [transform] + pipeline[at:]
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
+        raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.tta:
+        _require(cfg, 'tta_pipeline', '--tta')
+        _require(cfg, 'tta_model', '--tta')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.model = dict(**cfg.tta_model, module=cfg.model)
+    if args.perturb:
+        kind, strength = PERTURBATIONS[args.perturb]
+        step = dict(type='ImagePerturbation', kind=kind, strength=strength, seed=args.perturb_seed)
+        dataset = cfg.test_dataloader.dataset
+        dataset.pipeline = insert_after_loading(list(dataset.pipeline), step)
+    if args.occlusion or args.fgsm is not None or args.test_set:
+        from mmedit_vit.engine import robustness
+        if args.test_set:
+            cfg = robustness.enable_imagenet_subset(cfg, args.test_set, data_root=args.test_root)
+        if args.occlusion:
+            cfg = robustness.enable_occlusion(cfg, size=112)
+        if args.fgsm is not None:
+            cfg = robustness.enable_fgsm(cfg, eps=args.fgsm)
+    if args.out is not None:
+        if cfg.get('default_scope') in ('mmdet', 'mmedit_vit'):
+            if not args.out.endswith(('.pkl', '.pickle')):
+                raise SystemExit(f'--out {args.out!r}: detection and classification results are saved as .pkl')
+            dump = 'DumpDetResults' if cfg.default_scope == 'mmdet' else 'mmengine.DumpResults'
+            cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) \
+                else list(cfg.test_evaluator)
+            cfg.test_evaluator.append(dict(type=dump, out_file_path=args.out))
+        else:
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True
+
+    try:
+        check_data_roots(cfg, ['test_dataloader'])
+    except FileNotFoundError as err:
+        raise SystemExit(f'{args.config}: {err}')
+    cfg = adapt_to_device(cfg)
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,73 @@
+"""Train any config of this project (segmentation, detection, classification) with mmengine's Runner.
+
+    python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmedit_vit.datasets import check_data_roots  # noqa: E402
+from mmedit_vit.engine import adapt_to_device, check_pretrained_files, load_run_config  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints (default work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from CKPT, or with no value from the latest checkpoint in the work_dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the actual batch size over auto_scale_lr.base_batch_size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+
+    if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA device; none is available here')
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper == 'OptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        elif wrapper != 'AmpOptimWrapper':
+            raise SystemExit(f'--amp works with optim_wrapper type OptimWrapper, not {wrapper!r}')
+    if args.auto_scale_lr:
+        if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
+            raise SystemExit('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N, enable=False) in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume {args.resume!r}: no such checkpoint')
+        cfg.resume, cfg.load_from = True, args.resume
+
+    try:
+        check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
+        check_pretrained_files(cfg)
+    except FileNotFoundError as err:
+        raise SystemExit(f'{args.config}: {err}')
+    cfg = adapt_to_device(cfg)
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
