@@ -4,6 +4,7 @@ checkpoint starts a dense-task backbone and the robustness evaluation."""
 import glob
 import json
 import os
+import pickle
 import os.path as osp
 import subprocess
 import sys
@@ -122,7 +123,8 @@ def test_checkpoint_initialises_a_dense_backbone_strictly(trained):
 def test_tools_test_runs_the_robustness_flags(trained, tmp_path):
     checkpoint = osp.join(trained['work_dir'], 'epoch_8.pth')
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG, checkpoint, '--occlusion', '--fgsm', '0.01',
-           '--work-dir', str(tmp_path), '--cfg-options', f"test_dataloader.dataset.data_root={trained['data_root']}"]
+           '--work-dir', str(tmp_path), '--out', str(tmp_path / 'preds.pkl'),
+           '--cfg-options', f"test_dataloader.dataset.data_root={trained['data_root']}"]
     env = dict(os.environ, OMP_NUM_THREADS='1')
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -131,3 +133,6 @@ def test_tools_test_runs_the_robustness_flags(trained, tmp_path):
     dumped = Config.fromfile(glob.glob(str(tmp_path / '*' / 'vis_data' / 'config.py'))[0])
     assert dumped.model.test_perturbation == [dict(type='center_occlusion', size=112, at_size=224),
                                               dict(type='fgsm', eps=0.01)]
+    with open(tmp_path / 'preds.pkl', 'rb') as f:
+        predictions = pickle.load(f)
+    assert len(predictions) == 4 * 16 and predictions[0]['pred_score'].shape == (4,)  # 16 val images per class

@@ -103,3 +103,14 @@ def test_40k_configs_are_the_160k_model_on_the_short_schedule(path, data_root):
     assert [s.end for s in long.param_scheduler] == [1500, 160000]
     assert short.optim_wrapper == long.optim_wrapper and short.train_dataloader == long.train_dataloader
     assert len(Runner.build_dataloader(point_at_data(short, data_root).train_dataloader).dataset) == 4
+
+
+@pytest.mark.parametrize('name,paper_millions', [('deit3_s', 26), ('edit_s', 27), ('deit3_b', 103), ('edit_b', 105)])
+def test_segmenter_sizes_match_edit_table_5(name, paper_millions):
+    """EDIT paper, Table 5 (sizes rounded to 1M): Seg-S-Mask 26M / 27M, Seg-B-Mask 103M / 105M (DeiT3 / EDIT)."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', f'segmenter_{name}_ade20k.py'))
+    cfg.model.backbone.init_cfg = None
+    millions = sum(p.numel() for p in MODELS.build(cfg.model).parameters()) / 1e6
+    # ours: 26.04M / 26.34M / 102.52M / 103.70M; EDIT's shared decoder adds 2d^2 + 6d
+    assert abs(millions - paper_millions) / paper_millions < 0.03

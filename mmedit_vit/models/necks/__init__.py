@@ -1,1 +1,0 @@
-"""Necks turning a single-resolution ViT into multi-scale features."""
