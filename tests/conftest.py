@@ -16,6 +16,15 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope='module')
+def one_thread():
+    """Runs a module on one thread: the many small ops of tiny models run several times faster so on busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def perturb_(module: torch.nn.Module, scale: float = 0.1, weights: bool = False) -> torch.nn.Module:
     """Adds noise to biases, LayerScale, norms and tokens (and matrices with ``weights``) so that none
     of them is at its trivial init."""

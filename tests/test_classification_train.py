@@ -21,6 +21,8 @@ from mmedit_vit.converters import load_pretrained
 from mmedit_vit.datasets import make_synthetic_folder
 from mmedit_vit.engine import robustness
 
+pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
+
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
 
 
@@ -53,15 +55,6 @@ def run(cfg: Config, mode: str = 'train'):
     runner.register_hook(recorder, priority='LOWEST')
     metrics = runner.train() if mode == 'train' else runner.test()
     return runner, recorder, metrics
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """A tiny model trains several times faster on one thread than on two busy ones (shared CI cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')

@@ -23,6 +23,8 @@ from mmedit_vit.datasets import DatasetNotFoundError, check_data_roots, make_syn
 from mmedit_vit.datasets.synthetic_coco import CLASSES, main as synthetic_coco_main
 from mmedit_vit.models import PlainViT
 
+pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
+
 VARIANTS = ('deit3', 'edit', 'gated', 'cb', 'reg4')
 SIZES = {'t': ('tiny', 192), 's': ('small', 384), 'b': ('base', 768)}
 CONFIG_1X = {(v, s): osp.join(ROOT, 'configs', f'maskrcnn_{v}_{s}_coco.py') for v in VARIANTS for s in SIZES}
@@ -88,15 +90,6 @@ def mmdet_scope():
     """mmdet's default scope for this module only (the Runner's scope is dropped afterwards too)."""
     with DefaultScope.overwrite_default_scope('mmdet'):
         yield
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Detection steps are many small ops: one thread is several times faster on a shared 2-core CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')
