@@ -1,16 +1,9 @@
 # Segmenter (Strudel et al., 2021): a plain ViT and a 2-layer mask transformer decoding class embeddings
 # against patch tokens. Top-level configs fill in the backbone and the widths.
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],  # ImageNet statistics, as in DeiT / DeiT-III pretraining
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=(512, 512))
+_base_ = ['./seg_data_preprocessor.py']
 model = dict(
     type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
+    data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(img_size=(512, 512), patch_size=16, drop_path_rate=0.1, out_indices=-1, final_norm=True),
     decode_head=dict(
         type='SegmenterMaskTransformerHead',

@@ -1,18 +1,11 @@
 # UperNet on a plain ViT, as in XCiT and the CB paper: blocks 3, 5, 7, 11 brought to strides 4, 8, 16, 32
 # (two transposed convolutions, one, identity, max-pool: mmseg's Feature2Pyramid), UPerHead and an
 # auxiliary FCN head on the stride-16 map. Top-level configs fill in the backbone and the widths.
+_base_ = ['./seg_data_preprocessor.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],  # ImageNet statistics, as in DeiT / DeiT-III pretraining
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=(512, 512))
 model = dict(
     type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
+    data_preprocessor={{_base_.data_preprocessor}},
     # final_norm: the last LayerNorm on block 11's output, as in classification (its weights load too)
     backbone=dict(img_size=(512, 512), patch_size=16, drop_path_rate=0.1, out_indices=(3, 5, 7, 11),
                   final_norm=True),
