@@ -5,6 +5,6 @@ from .version import __version__
 
 register_mmengine_safe_globals()
 
-from . import datasets, engine, models  # noqa: E402  (register modules in mmengine's registries)
+from . import datasets, engine, evaluation, models  # noqa: E402  (register modules in mmengine's registries)
 
-__all__ = ['__version__', 'datasets', 'engine', 'models']
+__all__ = ['__version__', 'datasets', 'engine', 'evaluation', 'models']

@@ -10,7 +10,7 @@ from mmengine.registry import MODELS
 from PIL import Image
 
 from mmedit_vit.analysis import plots
-from mmedit_vit.analysis.config_model import build_backbone, normalisation, normalise_images
+from mmedit_vit.apis.config_model import build_backbone, normalisation, normalise_images
 from mmedit_vit.analysis.layer_stats import layer_statistics
 from mmedit_vit.analysis.probes import capture_backbone
 from tools import analyze

@@ -9,7 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from conftest import ROOT
-from mmedit_vit.datasets import DatasetNotFoundError, check_data_roots
+from mmedit_vit.apis import DatasetNotFoundError, check_data_roots
+from mmedit_vit.models.backbones import BACKBONE_VARIANTS
 
 CONFIGS = (sorted(glob.glob(osp.join(ROOT, 'configs', 'cls_*.py')))
            + [osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')])
@@ -23,7 +24,7 @@ CLASSES = {'in1k': 1000, 'in100': 100, 'in21k': 10450, 'cifar10': 10, 'cifar100'
 
 def test_the_config_families_are_complete():
     names = {osp.basename(c)[:-3] for c in CONFIGS}
-    for variant in ('deit3', 'edit', 'gated', 'cb', 'reg4'):
+    for variant in BACKBONE_VARIANTS:
         for size in 'tsb':
             assert {f'cls_{variant}_{size}_in1k', f'cls_{variant}_{size}_in100'} <= names
         assert {f'cls_{variant}_{s}_in21k' for s in 'sb'} <= names

@@ -19,7 +19,7 @@ from mmengine.runner import Runner
 from conftest import ROOT
 from mmedit_vit.converters import load_pretrained
 from mmedit_vit.datasets import make_synthetic_folder
-from mmedit_vit.engine import robustness
+from mmedit_vit.apis import robustness
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
 

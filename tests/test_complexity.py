@@ -4,11 +4,9 @@ import timm
 import torch
 
 from mmedit_vit.analysis import LinearClassifier, count_flops, count_parameters
+from mmedit_vit.analysis.paper_tables import EDIT_TABLE1
 from mmedit_vit.models import EDITViT
 from mmedit_vit.models.layers import Attention
-
-# EDIT paper, Table 1: parameters (M) and FLOPs (G multiply-adds) at 224x224 with a 1000-class head.
-EDIT_TABLE1 = {'tiny': (5.82, 1.42), 'small': (22.30, 5.28), 'base': (87.76, 20.27)}
 
 
 def test_sdpa_is_counted():

@@ -19,13 +19,15 @@ from mmdet.registry import DATASETS, MODELS
 
 from conftest import ROOT, perturb_
 from mmedit_vit.converters import CheckpointMismatchError
-from mmedit_vit.datasets import DatasetNotFoundError, check_data_roots, make_synthetic_coco
+from mmedit_vit.apis import DatasetNotFoundError, check_data_roots
+from mmedit_vit.datasets import make_synthetic_coco
 from mmedit_vit.datasets.synthetic_coco import CLASSES, main as synthetic_coco_main
 from mmedit_vit.models import PlainViT
+from mmedit_vit.models.backbones import BACKBONE_VARIANTS
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
 
-VARIANTS = ('deit3', 'edit', 'gated', 'cb', 'reg4')
+VARIANTS = tuple(BACKBONE_VARIANTS)
 SIZES = {'t': ('tiny', 192), 's': ('small', 384), 'b': ('base', 768)}
 CONFIG_1X = {(v, s): osp.join(ROOT, 'configs', f'maskrcnn_{v}_{s}_coco.py') for v in VARIANTS for s in SIZES}
 CONFIG_3X = {(v, s): osp.join(ROOT, 'configs', f'maskrcnn_{v}_{s}_coco_ms-3x.py') for v in VARIANTS for s in SIZES}

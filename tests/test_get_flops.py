@@ -9,7 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from mmedit_vit.analysis import count_flops, count_parameters
-from mmedit_vit.analysis.config_complexity import EDIT_TABLE1, default_shape, task_of
+from mmedit_vit.analysis.paper_tables import EDIT_TABLE1
+from mmedit_vit.apis.config_complexity import default_shape, task_of
 from tools import get_flops
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -89,7 +89,7 @@ def main(argv=None) -> Dict[str, dict]:
 
     import mmedit_vit  # noqa: F401  (registers the backbones)
     from mmedit_vit.analysis import sink_metrics as sm
-    from mmedit_vit.analysis.config_model import build_backbone, normalise_images
+    from mmedit_vit.apis.config_model import build_backbone, normalise_images
     from mmedit_vit.analysis.layer_stats import attention_maps, layer_statistics, norm_histograms, patch_norms
     from mmedit_vit.analysis.plots import plot_attention_maps, plot_layer_curves, plot_norm_histograms
     from mmedit_vit.analysis.probes import capture_backbone

@@ -25,7 +25,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmedit_vit.datasets import make_synthetic_coco  # noqa: E402
-from mmedit_vit.engine import load_run_config  # noqa: E402
+from mmedit_vit.apis import load_run_config  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')

@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     import mmedit_vit  # noqa: F401  (registers the models)
-    from mmedit_vit.analysis.config_complexity import SIZES, backbone_table, count_config, format_table
+    from mmedit_vit.apis.config_complexity import SIZES, backbone_table, count_config, format_table
     from mmedit_vit.models.backbones.variants import BACKBONE_VARIANTS
 
     if args.all:

@@ -14,8 +14,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmedit_vit.datasets import PERTURBATIONS, check_data_roots  # noqa: E402
-from mmedit_vit.engine import adapt_to_device, load_run_config  # noqa: E402
+from mmedit_vit.apis import LAUNCHERS, adapt_to_device, check_data_roots, load_run_config  # noqa: E402
+from mmedit_vit.datasets import PERTURBATIONS  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,7 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a or data/imagenet-r)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. test_dataloader.batch_size=2')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -97,7 +97,7 @@ def main() -> None:
         dataset = cfg.test_dataloader.dataset
         dataset.pipeline = insert_after_loading(list(dataset.pipeline), step)
     if args.occlusion or args.fgsm is not None or args.test_set:
-        from mmedit_vit.engine import robustness
+        from mmedit_vit.apis import robustness
         if args.test_set:
             cfg = robustness.enable_imagenet_subset(cfg, args.test_set, data_root=args.test_root)
         if args.occlusion:

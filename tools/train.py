@@ -13,8 +13,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmedit_vit.datasets import check_data_roots  # noqa: E402
-from mmedit_vit.engine import adapt_to_device, check_pretrained_files, load_run_config  # noqa: E402
+from mmedit_vit.apis import LAUNCHERS, adapt_to_device, check_data_roots, check_pretrained_files, load_run_config  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +27,7 @@ def parse_args() -> argparse.Namespace:
                         help='scale the learning rate by the actual batch size over auto_scale_lr.base_batch_size')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. train_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -1,8 +1,11 @@
-"""Datasets, generated demo data and test-time transforms (registered on import)."""
-from .data_check import DatasetNotFoundError, check_data_roots
+"""Datasets, samplers, transforms and generated demo data (registered on import)."""
+from . import image_folder, imagenet_subset_dataset  # noqa: F401  (registered on import)
+from .normalization import IMAGENET_MEAN, IMAGENET_STD
+from .samplers import RepeatAugSampler
 from .synthetic_ade20k import make_synthetic_ade20k
 from .synthetic_coco import make_synthetic_coco
-from .transforms import ImagePerturbation, PERTURBATIONS
-# classification: registered on import
-from . import cls_transforms, image_folder, imagenet_subset_dataset, repeat_aug_sampler, topk_accuracy  # noqa: F401
 from .synthetic_folder import make_synthetic_folder
+from .transforms import PERTURBATIONS, ImagePerturbation
+
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'RepeatAugSampler', 'make_synthetic_ade20k', 'make_synthetic_coco',
+           'make_synthetic_folder', 'PERTURBATIONS', 'ImagePerturbation']

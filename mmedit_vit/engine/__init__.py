@@ -1,4 +1,3 @@
-"""Training-side pieces: hooks, optimiser constructors, test loops (registered on import)."""
-from .run_config import adapt_to_device, check_pretrained_files, load_run_config
-from .optimizers import ViTLayerDecayOptimWrapperConstructor
+"""Training-side pieces: hooks and optimiser constructors (registered on import)."""
 from .hooks import EpochSeedHook, SinkStatsHook  # noqa: F401  (registered on import)
+from .optimizers import ViTLayerDecayOptimWrapperConstructor  # noqa: F401

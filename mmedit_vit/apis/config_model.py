@@ -9,9 +9,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import MODELS
 from torch import nn
 
-# ImageNet statistics (DeiT / DeiT-III pretraining), used when a config has no data_preprocessor
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
+from ..datasets.normalization import IMAGENET_MEAN, IMAGENET_STD
 
 
 def _as_config(config) -> Config:

@@ -13,12 +13,11 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 from torch import nn
 
+from ..analysis.complexity import count_flops, count_parameters
+from ..analysis.paper_tables import EDIT_TABLE1
 from ..models.backbones.variants import BACKBONE_VARIANTS
-from .complexity import count_flops, count_parameters
 
 TASKS = ('cls', 'seg', 'det', 'backbone')
-# EDIT paper, Table 1: parameters (M) and FLOPs (G multiply-adds), 224x224, 1000 classes
-EDIT_TABLE1 = {'tiny': (5.82, 1.42), 'small': (22.30, 5.28), 'base': (87.76, 20.27)}
 SIZES = ('tiny', 'small', 'base')
 # default input (H, W): classification as in the papers' tables; detection as mmdet reports 1x models
 DEFAULT_SHAPES = {'cls': (224, 224), 'backbone': (224, 224), 'det': (800, 1280)}

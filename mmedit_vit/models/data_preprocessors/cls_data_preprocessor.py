@@ -12,8 +12,7 @@ from mmengine.registry import MODELS
 from timm.data import Mixup
 from timm.data.random_erasing import RandomErasing
 
-IMAGENET_MEAN_255 = (123.675, 116.28, 103.53)
-IMAGENET_STD_255 = (58.395, 57.12, 57.375)
+from ...datasets.normalization import IMAGENET_MEAN, IMAGENET_STD
 
 
 @MODELS.register_module()
@@ -30,8 +29,8 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
     """
 
     def __init__(self,
-                 mean: Sequence[float] = IMAGENET_MEAN_255,
-                 std: Sequence[float] = IMAGENET_STD_255,
+                 mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD,
                  num_classes: Optional[int] = None,
                  mixup: Optional[dict] = None,
                  random_erasing: Optional[dict] = None,

@@ -11,7 +11,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from mmedit_vit.datasets.imagenet_subsets import NAMED_CLASS_LISTS
+from ..datasets.imagenet_subsets import NAMED_CLASS_LISTS
 
 SUBSET_ROOTS = {'imagenet-a': 'data/imagenet-a', 'imagenet-r': 'data/imagenet-r'}
 
