@@ -65,7 +65,7 @@ def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
     return out
 
 
-def _pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
+def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
     """mmseg's backbone convention: a deprecated ``pretrained`` path becomes a ``Pretrained`` init_cfg."""
     if pretrained is None:
         return init_cfg
@@ -138,7 +138,7 @@ class PlainViT(BaseModule):
             pretrained: Optional[str] = None,
             init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(init_cfg=_pretrained_init_cfg(pretrained, init_cfg))
+        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         settings = resolve_arch(arch)
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
         if cb_mode not in CB_MODES:  # checked here too: no CB layer may be built to check it
