@@ -197,14 +197,15 @@ def test_frozen_stages():
 
 
 def block_drop_rates(model):
-    """(attention branch, MLP branch) DropPath rate of every block; 0 where the branch has none."""
-    return [(getattr(b.drop_path1, 'drop_prob', 0.0), getattr(b.drop_path2, 'drop_prob', 0.0))
-            for b in model.blocks]
+    """DropPath rate of every block (the attention and MLP branches share it); 0 where there is none."""
+    rates = [(getattr(b.drop_path1, 'drop_prob', 0.0), getattr(b.drop_path2, 'drop_prob', 0.0)) for b in model.blocks]
+    assert all(attn == mlp for attn, mlp in rates)
+    return [attn for attn, _ in rates]
 
 
 def test_drop_path_rates_increase_linearly():
     model = PlainViT(**TINY, drop_path_rate=0.3)
-    assert block_drop_rates(model) == pytest.approx([(r, r) for r in (0.0, 0.1, 0.2, 0.3)])
+    assert block_drop_rates(model) == pytest.approx([0.0, 0.1, 0.2, 0.3])
     assert block_drop_rates(PlainViT(**TINY, drop_path_rate=0.3, drop_path_schedule='linear')) == \
         block_drop_rates(model)
 
@@ -213,8 +214,8 @@ def test_drop_path_rates_increase_linearly():
 def test_uniform_drop_path_is_deit3_constant_rate(cls):
     """DeiT-III models_v2.py: every block drops its branches with the same rate."""
     model = cls(**TINY, drop_path_rate=0.05, drop_path_schedule='uniform')
-    assert block_drop_rates(model) == [(0.05, 0.05)] * 4
-    assert block_drop_rates(cls(**TINY, drop_path_rate=0.0, drop_path_schedule='uniform')) == [(0.0, 0.0)] * 4
+    assert block_drop_rates(model) == [0.05] * 4
+    assert block_drop_rates(cls(**TINY, drop_path_rate=0.0, drop_path_schedule='uniform')) == [0.0] * 4
     with pytest.raises(ValueError, match=r"drop_path_schedule='cosine'.*\('linear', 'uniform'\)"):
         cls(**TINY, drop_path_rate=0.05, drop_path_schedule='cosine')
 
