@@ -1,6 +1,6 @@
 """Our backbones dropped into mmseg's and mmdet's own shipped configs (their ``.mim/configs``).
 
-Those configs give the pretrained weights as ``model.pretrained``, which mmseg's EncoderDecoder hands to
+mmseg's configs give the pretrained weights as ``model.pretrained``, which its EncoderDecoder hands to
 the backbone; the backbone takes it as mmseg's do (a ``Pretrained`` init_cfg, loaded strictly). Each
 test swaps ``model.backbone`` for ours with the fewest other changes (neck / head input widths),
 builds, loads the file, trains one step on a tiny input and predicts.
@@ -21,7 +21,7 @@ from mmengine.structures import InstanceData, PixelData
 from conftest import perturb_
 from mmedit_vit.models import EDITViT, GatedViT
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('one_thread')]
+pytestmark = pytest.mark.usefixtures('one_thread')  # 5-8 s each on one thread
 
 MMSEG_CONFIGS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs')
 MMDET_CONFIGS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
@@ -130,7 +130,8 @@ def det_batch() -> dict:
 
 def test_mmdet_mask_rcnn_config_with_edit_backbone(tmp_path):
     """mmdet's Mask R-CNN R50-FPN: the ResNet swapped for EDIT (blocks 3, 5, 7, 11) and mmseg's
-    Feature2Pyramid put in front of its FPN (strides 4-32 from the one stride-16 map); the FPN reads 192."""
+    Feature2Pyramid put in front of its FPN (strides 4-32 from the one stride-16 map); the FPN reads 192.
+    mmdet 3's detectors take no model-level ``pretrained``: the path goes on the backbone (mmdet 2 style)."""
     from mmdet.registry import MODELS
     cfg = Config.fromfile(MASK_RCNN)
     assert cfg.model.backbone.type == 'ResNet' and cfg.model.neck.type == 'FPN'
