@@ -3,8 +3,8 @@
 One class; each paper's change is a constructor argument. ``GatedViT``, ``CBViT`` and ``EDITViT`` are
 the same class with that paper's defaults, registered under their own names for configs.
 """
-from functools import partial
 import warnings
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
