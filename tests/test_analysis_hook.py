@@ -1,14 +1,21 @@
-"""SinkStatsHook inside a real mmengine Runner: records on schedule into the log and the work_dir."""
+"""SinkStatsHook inside a real mmengine Runner: records on schedule into the log and the work_dir; the
+records plotted over training."""
+import importlib.util
 import json
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.model import BaseModel
 from mmengine.registry import HOOKS, MODELS
 from mmengine.runner import Runner
+from PIL import Image
 from torch.utils.data import Dataset
 
+from conftest import ROOT
+from mmedit_vit.analysis.plots import OVER_TRAINING, PANEL
+from mmedit_vit.analysis.sink_stats_log import read_sink_stats, sink_stats_series
 from mmedit_vit.engine.hooks import SinkStatsHook
 
 
@@ -89,3 +96,47 @@ def test_bad_arguments_are_named():
         SinkStatsHook(interval=0)
     with pytest.raises(ValueError, match='img_size'):
         SinkStatsHook(img_size=-3)
+
+
+def test_plot_over_epochs_from_the_hooks_records(tmp_path):
+    """tools/plot_sink_stats.py on the jsonl a real run wrote: series equal the records, PNG of the stated size."""
+    spec = importlib.util.spec_from_file_location('plot_sink_stats', osp.join(ROOT, 'tools', 'plot_sink_stats.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    hook = dict(type='SinkStatsHook', interval=2, by_epoch=True, num_images=2)
+    _, records, _ = run(tmp_path, hook, max_epochs=4)
+    assert [(r['iter'], r['epoch']) for r in records] == [(1, 0), (4, 2), (8, 4)]  # start, every 2 epochs
+    result = tool.main([osp.join(tmp_path, 'sink_stats.jsonl')])
+    series = result['series']
+    assert series['x_name'] == 'epoch' and series['x'] == [0, 2, 4]
+    for metric in ('norm_median', 'norm_p90', 'norm_p99', 'norm_max', 'high_norm_count', 'gate_score_mean'):
+        assert len(series['metrics'][metric]) == 4  # layers
+        for layer in range(4):
+            assert series['metrics'][metric][layer] == [r['layers'][metric][layer] for r in records]
+    # the percentiles are those of the patch-token norms: ordered, gate scores sigmoid values
+    for r in records:
+        layers = r['layers']
+        for i in range(4):
+            assert layers['norm_median'][i] <= layers['norm_p90'][i] <= layers['norm_p99'][i] <= layers['norm_max'][i]
+            assert 0 < layers['gate_score_mean'][i] < 1
+    assert result['out'] == osp.join(str(tmp_path), 'sink_stats.png')
+    panels = [m for m in OVER_TRAINING if m in series['metrics']]
+    rows, cols = -(-len(panels) // 3), 3
+    expected = (int(PANEL[0] * cols * 100), int(PANEL[1] * rows * 100))
+    assert result['size'] == expected
+    with Image.open(result['out']) as png:
+        assert png.size == expected and np.asarray(png.convert('L')).std() > 0  # something is drawn
+    assert sink_stats_series(records, x='iter')['x'] == [1, 4, 8]
+    with pytest.raises(ValueError, match="x='step'"):
+        sink_stats_series(records, x='step')
+
+
+def test_sink_stats_reader_names_bad_lines(tmp_path):
+    path = tmp_path / 'sink_stats.jsonl'
+    path.write_text('{"iter": 1, "epoch": 0, "layers": {}}\n{"iter": 2}\n')
+    with pytest.raises(ValueError, match=r"sink_stats.jsonl:2 .*missing \['epoch', 'layers'\]"):
+        read_sink_stats(str(path))
+    path.write_text('not json\n')
+    with pytest.raises(ValueError, match=r'sink_stats.jsonl:1 is not a JSON line'):
+        read_sink_stats(str(path))

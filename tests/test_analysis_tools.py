@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 from PIL import Image
 
+from conftest import perturb_
 from mmedit_vit.analysis import plots
 from mmedit_vit.apis.config_model import build_backbone, normalisation, normalise_images
 from mmedit_vit.analysis.layer_stats import layer_statistics
@@ -105,6 +106,26 @@ def test_normalisation_follows_the_config():
     # the model sees BGR: (20 - 10) / 2, (60 - 20) / 4, (100 - 30) / 5
     assert normalise_images(rgb, cfg).flatten().tolist() == [5.0, 10.0, 14.0]
     assert normalisation(Config(dict(model=dict(type='PlainViT'))))[2] is True  # ImageNet RGB by default
+
+
+def test_model_level_pretrained_is_loaded_and_checked(tmp_path):
+    """An mmseg-style config (``model.pretrained``): the analysis loads it into the backbone, train.py's
+    check names it when the file is missing."""
+    from mmedit_vit.engine import check_pretrained_files
+    source = perturb_(MODELS.build(dict(type='PlainViT', arch=eval(ARCH))), weights=True)
+    torch.save(source.state_dict(), tmp_path / 'vit.pth')
+    cfg = Config(dict(model=dict(type='EncoderDecoder', pretrained=str(tmp_path / 'vit.pth'),
+                                 backbone=dict(type='PlainViT', arch=eval(ARCH)))))
+    check_pretrained_files(cfg)
+    with pytest.warns(UserWarning, match='pretrained is deprecated'):
+        backbone = build_backbone(cfg)
+    assert all(torch.equal(backbone.state_dict()[k], v) for k, v in source.state_dict().items())
+    cfg.model.pretrained = 'pretrain/nope.pth'
+    with pytest.raises(FileNotFoundError, match=r"model.pretrained: 'pretrain/nope.pth'"):
+        check_pretrained_files(cfg)
+    cfg.model.backbone.pretrained = 'other.pth'
+    with pytest.raises(ValueError, match='both set'):
+        build_backbone(cfg)
 
 
 def test_missing_pretrained_file_is_named(tmp_path):

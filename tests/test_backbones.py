@@ -196,10 +196,28 @@ def test_frozen_stages():
     assert not model.blocks[1].training and model.blocks[2].training
 
 
+def block_drop_rates(model):
+    """DropPath rate of every block (the attention and MLP branches share it); 0 where there is none."""
+    rates = [(getattr(b.drop_path1, 'drop_prob', 0.0), getattr(b.drop_path2, 'drop_prob', 0.0)) for b in model.blocks]
+    assert all(attn == mlp for attn, mlp in rates)
+    return [attn for attn, _ in rates]
+
+
 def test_drop_path_rates_increase_linearly():
     model = PlainViT(**TINY, drop_path_rate=0.3)
-    rates = [getattr(b.drop_path1, 'drop_prob', 0.0) for b in model.blocks]
-    assert rates == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert block_drop_rates(model) == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert block_drop_rates(PlainViT(**TINY, drop_path_rate=0.3, drop_path_schedule='linear')) == \
+        block_drop_rates(model)
+
+
+@pytest.mark.parametrize('cls', [PlainViT, EDITViT])
+def test_uniform_drop_path_is_deit3_constant_rate(cls):
+    """DeiT-III models_v2.py: every block drops its branches with the same rate."""
+    model = cls(**TINY, drop_path_rate=0.05, drop_path_schedule='uniform')
+    assert block_drop_rates(model) == [0.05] * 4
+    assert block_drop_rates(cls(**TINY, drop_path_rate=0.0, drop_path_schedule='uniform')) == [0.0] * 4
+    with pytest.raises(ValueError, match=r"drop_path_schedule='cosine'.*\('linear', 'uniform'\)"):
+        cls(**TINY, drop_path_rate=0.05, drop_path_schedule='cosine')
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -218,6 +236,24 @@ def test_drop_path_rates_increase_linearly():
 def test_bad_arguments_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PlainViT(**dict(dict(arch='small'), **kwargs))
+
+
+def test_gated_vit_default_is_the_proposals_elementwise_gate():
+    """O_final = O * sigmoid(X W_gate + b_gate) with W_gate d x d: one score per channel."""
+    d, heads = 48, 3
+    default = GatedViT(**TINY)
+    for block in default.blocks:
+        gate = block.attn.gate
+        assert gate.mode == 'elementwise' and gate.weight.shape == (d, d) and gate.bias.shape == (d,)
+    headwise = GatedViT(**TINY, gate='headwise')
+    assert all(b.attn.gate.weight.shape == (heads, d) and b.attn.gate.bias.shape == (heads,)
+               for b in headwise.blocks)
+    # the elementwise scores multiply each channel of the SDPA output: (B, N, heads, head_dim)
+    x = torch.randn(2, 5, d)
+    scores = default.blocks[0].attn.gate(x)
+    assert scores.shape == (2, 5, heads, d // heads)
+    torch.testing.assert_close(scores.reshape(2, 5, d), torch.sigmoid(x @ default.blocks[0].attn.gate.weight.T
+                                                                      + default.blocks[0].attn.gate.bias))
 
 
 def test_bad_edit_arguments():

@@ -12,7 +12,7 @@ from mmengine.logging import HistoryBuffer
 
 from conftest import ROOT, perturb_
 from mmedit_vit.converters import CheckpointMismatchError, load_pretrained
-from mmedit_vit.models import EDITViT, GatedViT, PlainViT
+from mmedit_vit.models import CBViT, EDITViT, GatedViT, PlainViT
 
 
 def timm_model(name: str, **kwargs) -> torch.nn.Module:
@@ -174,3 +174,29 @@ def test_only_history_buffer_statistics_may_be_looked_up(tmp_path):
     torch.save({'state_dict': {}, 'extra': _GetattrPayload()}, tmp_path / 'bad.pth')
     with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
         pretrained(PlainViT, tmp_path / 'bad.pth', arch='tiny')
+
+
+@pytest.mark.parametrize('cls', [PlainViT, GatedViT, CBViT, EDITViT])
+def test_model_level_pretrained_becomes_a_strict_pretrained_init_cfg(cls, tmp_path):
+    """mmseg's EncoderDecoder and mmdet's detectors hand ``model.pretrained`` to the backbone as mmseg's
+    backbones take it: deprecated, mapped onto init_cfg=dict(type='Pretrained')."""
+    arch = dict(embed_dims=48, num_heads=3, depth=2)
+    source = perturb_(cls(arch=arch, img_size=32), weights=True)
+    path = str(tmp_path / 'backbone.pth')
+    torch.save(source.state_dict(), path)
+    with pytest.warns(UserWarning, match='pretrained is deprecated'):
+        model = cls(arch=arch, img_size=32, pretrained=path)
+    assert model.init_cfg == dict(type='Pretrained', checkpoint=path)
+    model.init_weights()
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    torch.save({k: v for k, v in source.state_dict().items() if k != 'pos_embed'}, path)
+    with pytest.warns(UserWarning), pytest.raises(CheckpointMismatchError, match='pos_embed'):
+        cls(arch=arch, img_size=32, pretrained=path).init_weights()  # strict, as init_cfg is
+
+
+def test_model_level_pretrained_conflicts_are_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"pretrained='a\.pth' and init_cfg=.*b\.pth.*both set"):
+        PlainViT(arch='tiny', pretrained='a.pth', init_cfg=dict(type='Pretrained', checkpoint='b.pth'))
+    with pytest.raises(TypeError, match='pretrained=3'):
+        PlainViT(arch='tiny', pretrained=3)

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DATA_SAMPLERS, MODELS, TRANSFORMS
 from mmengine.structures import BaseDataElement
@@ -153,6 +154,43 @@ def test_center_occlusion_zeroes_exactly_the_centre():
     assert torch.equal(center_occlusion(x, 112, at_size=224), out)
 
 
+@pytest.mark.parametrize('fill', ['zero', 'mean'])
+def test_occluded_test_input_equals_the_hand_built_one(fill):
+    """'zero': the CB paper's zero-masked pixels (value 0 before normalisation); 'mean': the mean colour."""
+    cfg = Config(dict(model=dict(type='ImageClassifier', num_classes=5,
+                                 backbone=dict(type='PlainViT', arch=ARCH, img_size=32))))
+    robustness.enable_occlusion(cfg, size=112, at_size=224, fill=fill)  # half of each side: 16 of 32
+    model = MODELS.build(cfg.model).eval()
+    seen = []
+    model.backbone.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(2)]
+    with torch.no_grad():
+        model.test_step(dict(inputs=images, data_samples=samples([0, 1])))
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
+    pixels = torch.stack(images).float()
+    pixels[:, :, 8:24, 8:24] = 0.0 if fill == 'zero' else mean
+    torch.testing.assert_close(seen[0], (pixels - mean) / std)
+    hub = MessageHub.get_current_instance()
+    assert hub.get_info('test/test_perturbation') == [dict(type='center_occlusion', size=112, at_size=224,
+                                                           fill=fill)]
+
+
+def test_occlusion_fill_is_checked():
+    with pytest.raises(ValueError, match=r"fill='grey'.*\('zero', 'mean'\)"):
+        robustness.enable_occlusion(Config(dict(model=dict(type='ImageClassifier'))), fill='grey')
+    backbone = dict(type='PlainViT', arch=ARCH, img_size=32)
+    with pytest.raises(ValueError, match=r"fill='black'"):
+        MODELS.build(dict(type='ImageClassifier', backbone=backbone,
+                          test_perturbation=dict(type='center_occlusion', fill='black')))
+    with pytest.raises(ValueError, match=r"unknown keys \['value'\]"):
+        MODELS.build(dict(type='ImageClassifier', backbone=backbone,
+                          test_perturbation=dict(type='center_occlusion', value=0)))
+    x = torch.randn(1, 3, 8, 8)
+    out = center_occlusion(x, 4, value=torch.tensor([1., 2., 3.]).view(3, 1, 1))
+    assert out[0, :, 2:6, 2:6].flatten(1).unique(dim=1).flatten().tolist() == [1., 2., 3.]
+
+
 def test_fgsm_moves_every_pixel_by_eps_against_the_label():
     model = classifier().eval()
     pre = model.data_preprocessor
@@ -174,7 +212,7 @@ def test_robustness_config_switches():
                                  num_classes=5)))
     robustness.enable_occlusion(cfg, size=16, at_size=32)
     robustness.enable_fgsm(cfg, eps=0.01)
-    assert cfg.model.test_perturbation == [dict(type='center_occlusion', size=16, at_size=32),
+    assert cfg.model.test_perturbation == [dict(type='center_occlusion', size=16, at_size=32, fill='zero'),
                                            dict(type='fgsm', eps=0.01)]
     model = perturb_(MODELS.build(cfg.model), weights=True).eval()
     images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(2)]

@@ -124,8 +124,9 @@ def test_tools_test_runs_the_robustness_flags(trained, tmp_path):
     metrics = glob.glob(str(tmp_path / '*' / '*.json'))
     assert len(metrics) == 1 and {'accuracy/top1', 'accuracy/top5'} <= set(json.load(open(metrics[0])))
     dumped = Config.fromfile(glob.glob(str(tmp_path / '*' / 'vis_data' / 'config.py'))[0])
-    assert dumped.model.test_perturbation == [dict(type='center_occlusion', size=112, at_size=224),
-                                              dict(type='fgsm', eps=0.01)]
+    expected = [dict(type='center_occlusion', size=112, at_size=224, fill='zero'), dict(type='fgsm', eps=0.01)]
+    assert dumped.model.test_perturbation == expected
+    assert json.load(open(metrics[0]))['test_perturbation'] == expected  # which fill the result used
     with open(tmp_path / 'preds.pkl', 'rb') as f:
         predictions = pickle.load(f)
     assert len(predictions) == 4 * 16 and predictions[0]['pred_score'].shape == (4,)  # 16 val images per class

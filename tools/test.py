@@ -1,8 +1,8 @@
 """Evaluate a checkpoint of any config of this project with mmengine's Runner.
 
-    python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]] [--occlusion]
-        [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]] [--work-dir DIR] [--out PATH]
-        [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...]
+    python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]]
+        [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]]
+        [--work-dir DIR] [--out PATH] [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...]
 """
 import argparse
 import os
@@ -33,7 +33,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--perturb', choices=sorted(PERTURBATIONS),
                         help='perturb the test images (CB paper, Table 9)')
     parser.add_argument('--perturb-seed', type=int, default=0, help='seed of the perturbation noise')
-    parser.add_argument('--occlusion', action='store_true', help='zero a 112x112 centre patch of every input')
+    parser.add_argument('--occlusion', action='store_true', help='mask a 112x112 centre patch of every input')
+    parser.add_argument('--occlusion-fill', choices=['zero', 'mean'], default='zero',
+                        help="--occlusion fill: 'zero' = pixel value 0 (CB paper, default), 'mean' = the mean colour")
     parser.add_argument('--fgsm', type=float, metavar='EPS',
                         help='FGSM adversarial inputs, step EPS on the 0-1 pixel scale (classification)')
     parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r'],
@@ -101,7 +103,7 @@ def main() -> None:
         if args.test_set:
             cfg = robustness.enable_imagenet_subset(cfg, args.test_set, data_root=args.test_root)
         if args.occlusion:
-            cfg = robustness.enable_occlusion(cfg, size=112)
+            cfg = robustness.enable_occlusion(cfg, size=112, fill=args.occlusion_fill)
         if args.fgsm is not None:
             cfg = robustness.enable_fgsm(cfg, eps=args.fgsm)
     if args.out is not None:

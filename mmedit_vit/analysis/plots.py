@@ -1,4 +1,5 @@
-"""Figures of the sink statistics (matplotlib, Agg): per-layer curves, norm histograms, attention maps.
+"""Figures of the sink statistics (matplotlib, Agg): per-layer curves, norm histograms, attention maps,
+and the per-layer metrics over training that ``SinkStatsHook`` records.
 
 Every function returns the pixel size (width, height) of the PNG it wrote: figures are saved at a
 fixed size and dpi, without tight cropping.
@@ -118,6 +119,49 @@ def plot_attention_maps(images: np.ndarray, maps: Sequence[np.ndarray], path: st
             if r == 0:
                 axes[r, c].set_title(f'layer {c - 1}', fontsize=8)
     for ax in axes.flat:
+        ax.axis('off')
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# metric -> title of the panels over training (SinkStatsHook records), in this order
+OVER_TRAINING = {
+    'norm_median': 'patch-token norm, median',
+    'norm_p90': 'patch-token norm, 90th percentile',
+    'norm_p99': 'patch-token norm, 99th percentile',
+    'norm_max': 'patch-token norm, max',
+    'high_norm_count': 'high-norm tokens (count)',
+    'gate_score_mean': 'mean gate score',
+    'gate_sparsity': 'gate sparsity',
+    'cls_attention_ratio': '[CLS] attention / mean patch token',
+    'register_attention_share': 'attention share of registers',
+    'cbs_scale_mean': 'CB_s Lambda, mean',
+}
+
+
+def plot_over_training(series: Dict[str, object], path: str, title: str = '', cols: int = 3) -> Tuple[int, int]:
+    """One panel per metric of ``OVER_TRAINING`` present in ``series`` (``sink_stats_series``), one line
+    per layer (shallow: dark, deep: light) against epochs or iterations."""
+    metrics = [m for m in OVER_TRAINING if m in series['metrics']]
+    if not metrics:
+        raise ValueError(f'no metric to plot over training; the records hold {sorted(series["metrics"])}')
+    rows, cols = _grid(len(metrics), cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(PANEL[0] * cols, PANEL[1] * rows), squeeze=False)
+    xs = series['x']
+    for ax, metric in zip(axes.flat, metrics):
+        layers = series['metrics'][metric]
+        colours = plt.cm.viridis(np.linspace(0, 0.9, len(layers)))
+        for i, values in enumerate(layers):
+            points = [(x, v) for x, v in zip(xs, values) if v is not None]
+            if points:
+                ax.plot(*zip(*points), marker='o', ms=2, lw=1, color=colours[i], label=f'layer {i}')
+        ax.set_title(OVER_TRAINING[metric], fontsize=9)
+        ax.set_xlabel(series['x_name'], fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=5, ncol=2)
+    for ax in list(axes.flat)[len(metrics):]:
         ax.axis('off')
     if title:
         fig.suptitle(title, fontsize=9)

@@ -116,11 +116,13 @@ def high_norm_count(norms: torch.Tensor, threshold: float = REGISTERS_PAPER_NORM
 
 
 def norm_summary(norms: torch.Tensor, threshold: float = REGISTERS_PAPER_NORM_THRESHOLD) -> Dict[str, float]:
-    """Mean, median, max of token norms, and the count and fraction of high-norm tokens."""
+    """Mean, median, 90th / 99th percentiles (linear interpolation), max of token norms, and the count and
+    fraction of high-norm tokens."""
     flat = norms.flatten().double()
     count = high_norm_count(flat, threshold)
-    return dict(norm_mean=flat.mean().item(), norm_median=flat.median().item(), norm_max=flat.max().item(),
-                high_norm_count=count, high_norm_fraction=count / flat.numel())
+    p90, p99 = torch.quantile(flat, torch.tensor([0.9, 0.99], dtype=flat.dtype, device=flat.device)).tolist()
+    return dict(norm_mean=flat.mean().item(), norm_median=flat.median().item(), norm_p90=p90, norm_p99=p99,
+                norm_max=flat.max().item(), high_norm_count=count, high_norm_fraction=count / flat.numel())
 
 
 def gate_stats(scores: torch.Tensor, threshold: float = DEFAULT_GATE_THRESHOLD) -> Tuple[float, float]:

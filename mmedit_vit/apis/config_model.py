@@ -10,6 +10,7 @@ from mmengine.registry import MODELS
 from torch import nn
 
 from ..datasets.normalization import IMAGENET_MEAN, IMAGENET_STD
+from ..models.backbones.vit import pretrained_init_cfg
 
 
 def _as_config(config) -> Config:
@@ -25,10 +26,19 @@ def _as_config(config) -> Config:
 
 
 def backbone_config(cfg: Config) -> ConfigDict:
-    """``model.backbone`` of a task config, ``model`` if it is itself a backbone, or a top-level ``backbone``."""
+    """``model.backbone`` of a task config, ``model`` if it is itself a backbone, or a top-level ``backbone``.
+
+    A task model's ``pretrained`` path goes to its backbone, as mmseg's EncoderDecoder hands it over.
+    """
     model = cfg.get('model')
     if isinstance(model, dict) and isinstance(model.get('backbone'), dict):
-        return copy.deepcopy(model['backbone'])
+        backbone = copy.deepcopy(model['backbone'])
+        if model.get('pretrained') is not None:
+            if backbone.get('pretrained') is not None:
+                raise ValueError(f"model.pretrained={model['pretrained']!r} and model.backbone.pretrained="
+                                 f"{backbone['pretrained']!r} are both set; keep one")
+            backbone['pretrained'] = model['pretrained']
+        return backbone
     if isinstance(model, dict) and 'type' in model and 'backbone' not in model:
         return copy.deepcopy(model)
     if isinstance(cfg.get('backbone'), dict):
@@ -68,6 +78,8 @@ def build_backbone(config, checkpoint: Optional[str] = None, missing_ok: Iterabl
     """
     cfg = _as_config(config)
     bb = backbone_config(cfg)
+    if bb.get('pretrained') is not None:  # the deprecated spelling of a Pretrained init_cfg
+        bb['init_cfg'] = pretrained_init_cfg(bb.pop('pretrained'), bb.get('init_cfg'))
     if checkpoint is not None:
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')

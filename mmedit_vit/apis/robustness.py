@@ -1,9 +1,10 @@
 """Robustness evaluation of classifiers (CB paper Table 8, gated proposal): switches a test config to
 center occlusion, FGSM, or the ImageNet-A / ImageNet-R test sets.
 
-``tools/test.py --occlusion`` and ``--fgsm EPS`` call these on the loaded Config; each mutates and
-returns it. The checkpoint is unchanged: the perturbation is an evaluation option of the classifier
-(``ImageClassifier.test_perturbation``), applied to the normalised input inside ``test_step``.
+``tools/test.py --occlusion [--occlusion-fill zero|mean]`` and ``--fgsm EPS`` call these on the loaded
+Config; each mutates and returns it. The checkpoint is unchanged: the perturbation is an evaluation
+option of the classifier (``ImageClassifier.test_perturbation``), applied to the normalised input inside
+``test_step``.
 """
 import copy
 import os.path as osp
@@ -12,6 +13,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from ..datasets.imagenet_subsets import NAMED_CLASS_LISTS
+from ..models.classifiers.input_attacks import OCCLUSION_FILLS
 
 SUBSET_ROOTS = {'imagenet-a': 'data/imagenet-a', 'imagenet-r': 'data/imagenet-r'}
 
@@ -30,11 +32,14 @@ def _add_perturbation(model: dict, step: dict) -> None:
     model['test_perturbation'] = ([current] if isinstance(current, dict) else list(current)) + [step]
 
 
-def enable_occlusion(cfg: Config, size: int = 112, at_size: int = 224) -> Config:
-    """Zeroes the centred ``size`` x ``size`` square of every normalised ``at_size`` test input (CB paper:
-    112 of 224); inputs of another size lose the same fraction of each side."""
+def enable_occlusion(cfg: Config, size: int = 112, at_size: int = 224, fill: str = 'zero') -> Config:
+    """Masks the centred ``size`` x ``size`` square of every ``at_size`` test input (CB paper: 112 of 224,
+    zero-masked); inputs of another size lose the same fraction of each side. ``fill``: 'zero' (pixel
+    value 0) or 'mean' (the normalisation mean colour, 0 after normalisation)."""
+    if fill not in OCCLUSION_FILLS:
+        raise ValueError(f'occlusion fill={fill!r} is not supported; choose one of {OCCLUSION_FILLS}')
     _add_perturbation(_classifier_model(cfg, '--occlusion'),
-                      dict(type='center_occlusion', size=size, at_size=at_size))
+                      dict(type='center_occlusion', size=size, at_size=at_size, fill=fill))
     return cfg
 
 

@@ -36,12 +36,14 @@ def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Op
 
 def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:
     if isinstance(node, dict):
+        if isinstance(node.get('pretrained'), str):  # mmseg / mmdet style: the model hands it to the backbone
+            yield f'{path}.pretrained', node['pretrained']
         init_cfg = node.get('init_cfg')
         for item in init_cfg if isinstance(init_cfg, list) else [init_cfg]:
             if isinstance(item, dict) and item.get('type') == 'Pretrained' and item.get('checkpoint'):
                 yield f'{path}.init_cfg', item['checkpoint']
         for key, value in node.items():
-            if key != 'init_cfg':
+            if key not in ('init_cfg', 'pretrained'):
                 yield from _pretrained_files(value, f'{path}.{key}')
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
@@ -49,7 +51,8 @@ def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:
 
 
 def check_pretrained_files(cfg: Config) -> None:
-    """Stops before building if an ``init_cfg`` names a local checkpoint that is not there."""
+    """Stops before building if an ``init_cfg`` (or a ``pretrained`` path) names a local checkpoint that is
+    not there."""
     missing = [(where, ckpt) for where, ckpt in _pretrained_files(cfg.get('model', {}))
                if '://' not in ckpt and not osp.isfile(ckpt)]
     if not missing:

@@ -97,13 +97,14 @@ class SinkStatsHook(Hook):
             self._keep_batch(runner, data_batch)
         first = self.record_first and runner.iter == 0
         if first or (not self.by_epoch and self.every_n_train_iters(runner, self.interval)):
-            self.record(runner, epochs_done=runner.epoch)
+            self.record(runner, epochs_done=runner.epoch, iters_done=runner.iter + 1)
 
     def after_train_epoch(self, runner) -> None:
         if self.by_epoch and self.every_n_epochs(runner, self.interval):
-            self.record(runner, epochs_done=runner.epoch + 1)  # the runner counts it after this hook
+            # the runner counts the epoch after this hook; its iterations are counted already
+            self.record(runner, epochs_done=runner.epoch + 1, iters_done=runner.iter)
 
-    def record(self, runner, epochs_done: int) -> Optional[dict]:
+    def record(self, runner, epochs_done: int, iters_done: int) -> Optional[dict]:
         """Runs the probe batch through the backbone and writes one record (main process only).
 
         ``iter`` and ``epoch`` in the record count completed iterations and epochs.
@@ -115,13 +116,13 @@ class SinkStatsHook(Hook):
         device = next(backbone.parameters()).device
         cap = capture_backbone(backbone, self._images.to(device))
         stats = layer_statistics(cap, self.norm_threshold, self.gate_threshold)
-        record = dict(iter=runner.iter + 1, epoch=epochs_done, num_images=int(self._images.shape[0]),
+        record = dict(iter=iters_done, epoch=epochs_done, num_images=int(self._images.shape[0]),
                       norm_threshold=self.norm_threshold, layers=stats, norm_histogram=norm_histograms(cap, self.bins))
         with open(osp.join(runner.work_dir, self.file_name), 'a') as f:
             f.write(json.dumps(record) + '\n')
         summary = {k: v for k, v in summarize(stats).items() if k in LOGGED}
         runner.message_hub.update_info('sink_stats', record)
-        runner.visualizer.add_scalars({f'sink/{k}': v for k, v in summary.items()}, step=runner.iter + 1)
-        runner.logger.info(f'sink stats (iter {runner.iter + 1}, epoch {epochs_done}, layer mean): '
+        runner.visualizer.add_scalars({f'sink/{k}': v for k, v in summary.items()}, step=iters_done)
+        runner.logger.info(f'sink stats (iter {iters_done}, epoch {epochs_done}, layer mean): '
                            + ', '.join(f'{k} {v:.4g}' for k, v in summary.items()))
         return record

@@ -3,6 +3,7 @@
 One class; each paper's change is a constructor argument. ``GatedViT``, ``CBViT`` and ``EDITViT`` are
 the same class with that paper's defaults, registered under their own names for configs.
 """
+import warnings
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -23,6 +24,8 @@ ARCH_SETTINGS: Dict[str, Dict[str, Union[int, float]]] = {
     'base': dict(embed_dims=768, num_heads=12, depth=12, mlp_ratio=4.0),
 }
 ARCH_ALIASES = {'t': 'tiny', 's': 'small', 'b': 'base'}
+# 'linear': timm / DeiT ramp from 0 to drop_path_rate; 'uniform': the same rate in every block (DeiT-III)
+DROP_PATH_SCHEDULES = ('linear', 'uniform')
 
 
 def resolve_arch(arch: Union[str, dict]) -> Dict[str, Union[int, float]]:
@@ -43,6 +46,15 @@ def resolve_arch(arch: Union[str, dict]) -> Dict[str, Union[int, float]]:
     raise ValueError(f'arch must be a name or a dict, got {arch!r}')
 
 
+def drop_path_rates(drop_path_rate: float, depth: int, schedule: str = 'linear') -> List[float]:
+    """Per-block stochastic-depth rates: timm's linear ramp or DeiT-III's constant rate."""
+    if schedule not in DROP_PATH_SCHEDULES:
+        raise ValueError(f'drop_path_schedule={schedule!r} is not supported; choose one of {DROP_PATH_SCHEDULES}')
+    if schedule == 'uniform':
+        return [float(drop_path_rate)] * depth
+    return list(calculate_drop_path_rates(drop_path_rate, depth))
+
+
 def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
     """Normalises negative layer indices and rejects those outside ``[-depth, depth)``."""
     out = []
@@ -51,6 +63,20 @@ def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
             raise ValueError(f'{name} entry {i!r} is outside the depth: allowed are integers in [{-depth}, {depth - 1}]')
         out.append(i % depth)
     return out
+
+
+def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
+    """mmseg's backbone convention: a deprecated ``pretrained`` path becomes a ``Pretrained`` init_cfg."""
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise TypeError(f'pretrained={pretrained!r} must be a checkpoint path (str) or None')
+    if init_cfg is not None:
+        raise ValueError(f'pretrained={pretrained!r} and init_cfg={init_cfg!r} are both set; give only '
+                         "init_cfg=dict(type='Pretrained', checkpoint=...)")
+    warnings.warn("DeprecationWarning: pretrained is deprecated, use init_cfg=dict(type='Pretrained', "
+                  'checkpoint=...) instead')
+    return dict(type='Pretrained', checkpoint=pretrained)
 
 
 @MODELS.register_module()
@@ -65,7 +91,8 @@ class PlainViT(BaseModule):
         with_cls_token: prepend a [CLS] token (for EDIT it stays outside the sequence).
         num_registers: learnable register tokens after [CLS] (no position embedding), never output.
         layer_scale_init: LayerScale initial value; None for no LayerScale (DeiT, AugReg ViT).
-        gate: 'none' | 'headwise' | 'elementwise' sigmoid gate on attention.
+        gate: 'none' | 'elementwise' (one sigmoid score per channel, the gated proposal's
+            O * sigmoid(X W + b) with W d x d) | 'headwise' (one score per head, W d x heads).
         gate_position: 'sdpa' (gate the attention output) | 'value' (gate V after its projection).
         cb_layers: indices of the blocks that end their MLP with context broadcasting.
         cb_mode: 'cb' | 'cbs' | 'cb_gate' | 'cb_hybrid' (see ``ContextBroadcast``).
@@ -76,7 +103,12 @@ class PlainViT(BaseModule):
         final_norm: apply the last LayerNorm to the output of the deepest block (timm's
             ``forward_features``).
         out_cls_token: return ``(map, cls)`` pairs instead of maps.
+        drop_path_rate: stochastic-depth rate (of the deepest block with the linear schedule).
+        drop_path_schedule: 'linear' (timm / DeiT: 0 in the first block rising to ``drop_path_rate``) or
+            'uniform' (DeiT-III ``models_v2.py``: ``drop_path_rate`` in every block).
         frozen_stages: freeze the embeddings (0) and the first ``frozen_stages`` blocks; -1 freezes none.
+        pretrained: deprecated path of a checkpoint, as mmseg / mmdet model configs pass it to their
+            backbone (``model.pretrained``); becomes ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
     """
 
     def __init__(
@@ -98,13 +130,15 @@ class PlainViT(BaseModule):
             drop_rate: float = 0.,
             attn_drop_rate: float = 0.,
             drop_path_rate: float = 0.,
+            drop_path_schedule: str = 'linear',
             out_indices: Union[int, Sequence[int]] = -1,
             final_norm: bool = True,
             out_cls_token: bool = False,
             frozen_stages: int = -1,
+            pretrained: Optional[str] = None,
             init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         settings = resolve_arch(arch)
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
         if cb_mode not in CB_MODES:  # checked here too: no CB layer may be built to check it
@@ -148,7 +182,7 @@ class PlainViT(BaseModule):
         norm_layer = partial(LayerNorm, eps=1e-6)
         attn_layer = partial(Attention, gate=gate, gate_position=gate_position)
         cb_mlp = partial(BroadcastMlp, cb_mode=cb_mode, cbs_init=cbs_init)
-        drop_paths = calculate_drop_path_rates(drop_path_rate, depth)
+        drop_paths = drop_path_rates(drop_path_rate, depth, drop_path_schedule)
         self.blocks = nn.ModuleList([
             Block(dim, num_heads, mlp_ratio=settings['mlp_ratio'], qkv_bias=qkv_bias, proj_drop=drop_rate,
                   attn_drop=attn_drop_rate, layer_scale_init=layer_scale_init, drop_path=drop_paths[i],
@@ -262,9 +296,13 @@ def _upper_half(arch: Union[str, dict]) -> List[int]:
 
 @MODELS.register_module()
 class GatedViT(PlainViT):
-    """``PlainViT`` with the gated-attention proposal's default: a headwise gate on the SDPA output."""
+    """``PlainViT`` with the gated-attention proposal's gate: O_final = O * sigmoid(X W_gate + b_gate).
 
-    def __init__(self, gate: str = 'headwise', **kwargs) -> None:
+    The proposal writes the gate elementwise (W_gate is d x d: one score per channel), the default here;
+    ``gate='headwise'`` (W_gate d x heads: one score per head) is the lighter option.
+    """
+
+    def __init__(self, gate: str = 'elementwise', **kwargs) -> None:
         super().__init__(gate=gate, **kwargs)
 
 

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
@@ -29,7 +30,8 @@ class ImageClassifier(BaseModel):
             ``BinaryCrossEntropy``, timm's); Mixup's soft targets are used when present.
         data_preprocessor: ``ClsDataPreprocessor`` config (its ``num_classes`` defaults to this one).
         head_init_std: std of the head's truncated-normal initialisation (timm: 0.02; bias zero).
-        test_perturbation: evaluation-only input change, ``dict(type='center_occlusion', size=112, at_size=224)``,
+        test_perturbation: evaluation-only input change,
+            ``dict(type='center_occlusion', size=112, at_size=224, fill='zero')`` (fill 'zero' | 'mean'),
             ``dict(type='fgsm', eps=...)``, or a list of them applied in order; see
             ``mmedit_vit.engine.robustness``.
     """
@@ -127,9 +129,15 @@ class ImageClassifier(BaseModel):
         return data_samples
 
     def test_step(self, data: Union[dict, tuple, list]) -> List[BaseDataElement]:
-        """``val_step`` plus the configured ``test_perturbation`` of the normalised inputs."""
+        """``val_step`` plus the configured ``test_perturbation`` of the normalised inputs.
+
+        The perturbation is recorded as ``test/test_perturbation`` in the message hub, so the test log
+        line and metrics json say which input change (e.g. which occlusion fill) a result used.
+        """
         data = self.data_preprocessor(data, False)
         if self.test_perturbation:
+            hub = MessageHub.get_current_instance()
+            hub.update_info('test/test_perturbation', copy.deepcopy(self.test_perturbation))
             data['inputs'] = apply_test_perturbation(self, data['inputs'], data['data_samples'],
                                                      self.test_perturbation)
         return self._run_forward(data, mode='predict')

@@ -12,8 +12,9 @@ from .probe import MapProbe
 class Attention(nn.Module):
     """Self-attention using fused ``scaled_dot_product_attention``.
 
-    ``gate`` ('none' | 'headwise' | 'elementwise') multiplies either the SDPA output before the output
-    projection (``gate_position='sdpa'``) or the values after their projection (``'value'``).
+    ``gate`` ('none' | 'elementwise': one score per channel | 'headwise': one per head) multiplies either
+    the SDPA output before the output projection (``gate_position='sdpa'``) or the values after their
+    projection (``'value'``).
     Parameter names follow timm (``qkv``, ``proj``, ``gate``) so timm checkpoints load unchanged.
     While ``expose_maps`` is set, the attention probabilities are computed explicitly and passed
     through ``attn_probe`` (see ``capture_maps``); otherwise the fused kernel runs.

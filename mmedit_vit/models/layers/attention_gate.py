@@ -9,13 +9,14 @@ GATE_POSITIONS = ('sdpa', 'value')
 
 
 class AttentionGate(nn.Linear):
-    """Gate scores from the block's normed input: one per head (headwise) or per channel (elementwise).
+    """Gate scores from the block's normed input: one per channel (elementwise, W is d x d, as the gated
+    proposal writes O * sigmoid(X W + b)) or one per head (headwise, W is d x heads).
 
     A ``nn.Linear`` itself, so the parameters are ``gate.weight`` / ``gate.bias`` as in timm's gated
     attention. Initialised like any linear layer, so scores start near 0.5.
     """
 
-    def __init__(self, dim: int, num_heads: int, mode: str = 'headwise') -> None:
+    def __init__(self, dim: int, num_heads: int, mode: str = 'elementwise') -> None:
         if mode not in GATE_MODES[1:]:
             raise ValueError(f'gate={mode!r} is not supported; choose one of {GATE_MODES}')
         super().__init__(dim, num_heads if mode == 'headwise' else dim)
