@@ -111,7 +111,7 @@ def test_normalisation_follows_the_config():
 def test_model_level_pretrained_is_loaded_and_checked(tmp_path):
     """An mmseg-style config (``model.pretrained``): the analysis loads it into the backbone, train.py's
     check names it when the file is missing."""
-    from mmedit_vit.engine import check_pretrained_files
+    from mmedit_vit.apis import check_pretrained_files
     source = perturb_(MODELS.build(dict(type='PlainViT', arch=eval(ARCH))), weights=True)
     torch.save(source.state_dict(), tmp_path / 'vit.pth')
     cfg = Config(dict(model=dict(type='EncoderDecoder', pretrained=str(tmp_path / 'vit.pth'),
