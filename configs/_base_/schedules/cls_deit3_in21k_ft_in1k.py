@@ -19,4 +19,3 @@ param_scheduler = [
          begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
-default_hooks = dict(checkpoint=dict(interval=5))
