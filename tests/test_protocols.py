@@ -218,6 +218,8 @@ def build_segmentor(name: str):
 
 @pytest.mark.parametrize('size', 'tsb')
 def test_upernet_parameters_match_cb_table6(size):
+    """CB adds no parameter: its row and the ViT row of Table 6 are the same count (the deit3 control has
+    24 LayerScale vectors more, 0.01-0.04%)."""
     model = build_segmentor(f'upernet_cb_{size}_ade20k.py')
     params = sum(p.numel() for p in model.parameters())
     assert params == pytest.approx(TABLE6_PARAMS[size], rel=0.01), f'{params / 1e6:.2f}M'
@@ -225,6 +227,9 @@ def test_upernet_parameters_match_cb_table6(size):
     assert model.decode_head.channels == 512
     # the CB paper's ViTs are DeiT ViTs: no LayerScale
     assert not [n for n, _ in model.backbone.named_parameters() if '.ls1.' in n or '.ls2.' in n]
+    control = sum(p.numel() for p in build_segmentor(f'upernet_deit3_{size}_ade20k.py').parameters())
+    assert control - params == 12 * 2 * model.backbone.embed_dims
+    assert control == pytest.approx(TABLE6_PARAMS[size], rel=0.01)
 
 
 def test_dense_gated_backbones_gate_every_channel():
