@@ -331,7 +331,8 @@ def backbone_state(**kwargs) -> dict:
 @pytest.mark.parametrize('variant,source', [('deit3', 'classifier'), ('edit', 'classifier'),
                                             ('cb', 'segmentor'), ('reg4', 'segmentor')])
 def test_backbone_starts_strictly_from_a_classification_or_segmentation_checkpoint(variant, source, tmp_path):
-    kwargs = dict(deit3={}, edit=dict(cls_decoder=True), cb=dict(cb_layers=list(range(6, 12))),
+    kwargs = dict(deit3={}, edit=dict(cls_decoder=True),
+                  cb=dict(cb_layers=list(range(6, 12)), layer_scale_init=None),  # the DeiT ViT of the CB paper
                   reg4=dict(num_registers=4))[variant]
     state = backbone_state(**kwargs)
     if source == 'classifier':
