@@ -13,12 +13,12 @@ from mmedit_vit.datasets import DatasetNotFoundError, check_data_roots
 
 CONFIGS = (sorted(glob.glob(osp.join(ROOT, 'configs', 'cls_*.py')))
            + [osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')])
-VARIANTS = {'deit3': ('PlainViT', 0), 'deit': ('PlainViT', 0), 'reg4': ('PlainViT', 4), 'gated': ('GatedViT', 0), 'cb': ('CBViT', 0),
-            'edit': ('EDITViT', 0), 'reg2': ('PlainViT', 2), 'reg8': ('PlainViT', 8), 'reg16': ('PlainViT', 16),
-            'reg32': ('PlainViT', 32)}
+VARIANTS = {'deit3': ('PlainViT', 0), 'deit': ('PlainViT', 0), 'reg4': ('PlainViT', 4), 'gated': ('GatedViT', 0),
+            'cb': ('CBViT', 0), 'edit': ('EDITViT', 0), 'reg2': ('PlainViT', 2), 'reg8': ('PlainViT', 8),
+            'reg16': ('PlainViT', 16), 'reg32': ('PlainViT', 32)}
 WIDTHS = {'t': 192, 's': 384, 'b': 768}
-CLASSES = {'in1k': 1000, 'in100': 100, 'in21k': 10450, 'in21k-ft-in1k': 1000, 'cifar10': 10, 'cifar100': 100, 'flowers102': 102,
-           'dtd': 47, 'caltech256': 257, 'synthetic': 4}
+CLASSES = {'in1k': 1000, 'in100': 100, 'in21k': 10450, 'in21k-ft-in1k': 1000, 'cifar10': 10, 'cifar100': 100,
+           'flowers102': 102, 'dtd': 47, 'caltech256': 257, 'synthetic': 4}
 
 
 def test_the_config_families_are_complete():

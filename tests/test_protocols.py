@@ -181,7 +181,8 @@ def with_variant(reference: dict, variant: str, detection: bool) -> dict:
     if detection:
         backbone.update(DETECTION_ARGS.get(variant, {}))
     if backbone.get('init_cfg'):
-        backbone['init_cfg']['checkpoint'] = backbone['init_cfg']['checkpoint'].replace('/cls_deit3_', f'/cls_{variant}_')
+        checkpoint = backbone['init_cfg']['checkpoint']
+        backbone['init_cfg']['checkpoint'] = checkpoint.replace('/cls_deit3_', f'/cls_{variant}_')
     return cfg
 
 
