@@ -2,8 +2,7 @@
 # augmentation for Ti/S; Base: 10 warmup epochs and drop path raised to 0.2).
 _base_ = ['./_base_/schedules/cls_deit_in1k.py', './_base_/datasets/imagenet1k_randaug.py',
           './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
-model = dict(backbone=dict(type='CBViT', arch='base', drop_path_rate=0.2))
+model = dict(backbone=dict(type='CBViT', layer_scale_init=None, arch='base', drop_path_rate=0.2))
 warmup_epochs = 10
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,

@@ -2,8 +2,7 @@
 # (EDIT paper, Table 2, ImageNet-21k column).
 _base_ = ['./_base_/schedules/cls_deit3_in21k.py', './_base_/datasets/imagenet21k_3aug.py',
           './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
-model = dict(num_classes=10450, backbone=dict(type='CBViT', arch='base', drop_path_rate=0.05))
+model = dict(num_classes=10450, backbone=dict(type='CBViT', layer_scale_init=None, arch='base', drop_path_rate=0.05))
 # Base: 8 GPUs x 128 x 2 accumulation steps = 2048 per optimizer step (the EDIT paper accumulates too).
 train_dataloader = dict(batch_size=128)
 optim_wrapper = dict(accumulative_counts=2)

@@ -1,5 +1,4 @@
 # S-size Context Broadcasting in the upper half on ImageNet-100, DeiT-III recipe (gated-attention proposal).
 _base_ = ['./_base_/schedules/cls_deit3_in1k.py', './_base_/datasets/imagenet100_3aug.py',
-          './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
-model = dict(num_classes=100, backbone=dict(type='CBViT', arch='small', drop_path_rate=0.05))
+          './_base_/cls_runtime_sink_stats.py']
+model = dict(num_classes=100, backbone=dict(type='CBViT', layer_scale_init=None, arch='small', drop_path_rate=0.05))

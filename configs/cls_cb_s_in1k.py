@@ -2,6 +2,5 @@
 # augmentation for Ti/S).
 _base_ = ['./_base_/schedules/cls_deit_in1k.py', './_base_/datasets/imagenet1k_randaug.py',
           './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
-model = dict(backbone=dict(type='CBViT', arch='small', drop_path_rate=0.1))
+model = dict(backbone=dict(type='CBViT', layer_scale_init=None, arch='small', drop_path_rate=0.1))
 train_dataloader = dict(sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))

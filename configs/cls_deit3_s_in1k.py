@@ -1,5 +1,4 @@
 # S-size DeiT-III ViT (the control) on ImageNet-1k, DeiT-III recipe (EDIT paper, Table 2).
 _base_ = ['./_base_/schedules/cls_deit3_in1k.py', './_base_/datasets/imagenet1k_3aug.py',
           './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 model = dict(backbone=dict(type='PlainViT', arch='small', drop_path_rate=0.05))

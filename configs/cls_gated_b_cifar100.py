@@ -1,9 +1,8 @@
-# Transfer of the ImageNet-1k B-size gated attention (headwise gate on SDPA) to CIFAR-100
+# Transfer of the ImageNet-1k B-size gated attention (elementwise gate on SDPA) to CIFAR-100
 # (EDIT paper, Tables 2 and 4).
 _base_ = ['./_base_/schedules/cls_deit3_transfer.py', './_base_/datasets/cls_transfer_cifar100.py',
           './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 model = dict(
     num_classes=100,
-    backbone=dict(type='GatedViT', arch='base', drop_path_rate=0.1,
+    backbone=dict(type='GatedViT', gate='elementwise', arch='base', drop_path_rate=0.1,
         init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_gated_b_in1k.pth')))

@@ -1,8 +1,7 @@
-# B-size gated attention (headwise gate on SDPA) on ImageNet-100, DeiT-III recipe (gated-attention proposal).
+# B-size gated attention (elementwise gate on SDPA) on ImageNet-100, DeiT-III recipe (gated-attention proposal).
 _base_ = ['./_base_/schedules/cls_deit3_in1k.py', './_base_/datasets/imagenet100_3aug.py',
-          './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
-model = dict(num_classes=100, backbone=dict(type='GatedViT', arch='base', drop_path_rate=0.05))
+          './_base_/cls_runtime_sink_stats.py']
+model = dict(num_classes=100, backbone=dict(type='GatedViT', gate='elementwise', arch='base', drop_path_rate=0.05))
 # Base: 8 GPUs x 128 x 2 accumulation steps = 2048 per optimizer step (the EDIT paper accumulates too).
 train_dataloader = dict(batch_size=128)
 optim_wrapper = dict(accumulative_counts=2)

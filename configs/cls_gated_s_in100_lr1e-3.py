@@ -1,4 +1,3 @@
 # Learning-rate sweep of the gated-attention proposal: cls_gated_s_in100.py at lr 1e-3 (default 3e-3).
 _base_ = ['./cls_gated_s_in100.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

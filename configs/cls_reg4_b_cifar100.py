@@ -2,7 +2,6 @@
 # (EDIT paper, Tables 2 and 4).
 _base_ = ['./_base_/schedules/cls_deit3_transfer.py', './_base_/datasets/cls_transfer_cifar100.py',
           './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 model = dict(
     num_classes=100,
     backbone=dict(type='PlainViT', num_registers=4, arch='base', drop_path_rate=0.1,

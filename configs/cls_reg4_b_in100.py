@@ -1,7 +1,6 @@
 # B-size ViT with 4 registers on ImageNet-100, DeiT-III recipe (gated-attention proposal).
 _base_ = ['./_base_/schedules/cls_deit3_in1k.py', './_base_/datasets/imagenet100_3aug.py',
-          './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
+          './_base_/cls_runtime_sink_stats.py']
 model = dict(num_classes=100, backbone=dict(type='PlainViT', num_registers=4, arch='base', drop_path_rate=0.05))
 # Base: 8 GPUs x 128 x 2 accumulation steps = 2048 per optimizer step (the EDIT paper accumulates too).
 train_dataloader = dict(batch_size=128)

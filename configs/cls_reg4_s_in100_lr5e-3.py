@@ -1,4 +1,3 @@
 # Learning-rate sweep of the gated-attention proposal: cls_reg4_s_in100.py at lr 5e-3 (default 3e-3).
 _base_ = ['./cls_reg4_s_in100.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 optim_wrapper = dict(optimizer=dict(lr=5e-3))

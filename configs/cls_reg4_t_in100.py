@@ -1,5 +1,4 @@
 # T-size ViT with 4 registers on ImageNet-100, DeiT-III recipe (gated-attention proposal).
 _base_ = ['./_base_/schedules/cls_deit3_in1k.py', './_base_/datasets/imagenet100_3aug.py',
-          './_base_/cls_runtime.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
+          './_base_/cls_runtime_sink_stats.py']
 model = dict(num_classes=100, backbone=dict(type='PlainViT', num_registers=4, arch='tiny', drop_path_rate=0.0))

@@ -1,11 +1,11 @@
-# Mask R-CNN + FPN on COCO, 3x schedule with multi-scale training; ViT-B backbone:
-# Context Broadcasting in blocks 6, 8, 9, 10 (the upper half but the blocks that feed the neck, CB paper Sec. 4.4).
+# Mask R-CNN + FPN on COCO, 3x schedule (36 epochs), XCiT / Swin multi-scale training (CB paper,
+# Sec. 4.4); ViT-B backbone: Context Broadcasting in blocks 6, 8, 9, 10
+# (the upper half without the blocks that feed the neck, CB paper Sec. 4.4), on the DeiT ViT (no LayerScale).
 _base_ = [
-    './_base_/models/mask_rcnn_vit_b_fpn.py', './_base_/datasets/coco_instance_ms_det.py',
-    './_base_/schedules/det_adamw_3x.py', 'mmdet::_base_/default_runtime.py'
+    './_base_/models/mask_rcnn_vit_b_fpn.py', './_base_/datasets/coco_instance_mstrain_crop.py',
+    './_base_/schedules/det_adamw_3x.py', './_base_/det_runtime.py'
 ]
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
-        type='CBViT', cb_layers=[6, 8, 9, 10],
+        type='CBViT', layer_scale_init=None, cb_layers=[6, 8, 9, 10],
         init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_cb_b_in1k.pth')))

@@ -1,9 +1,9 @@
-# Mask R-CNN + FPN on COCO, 1x schedule (CB paper protocol); ViT-S backbone: 4 registers.
+# Mask R-CNN + FPN on COCO, 1x schedule (12 epochs), XCiT / Swin multi-scale training (CB paper,
+# Sec. 4.4); ViT-S backbone: ViT with 4 registers.
 _base_ = [
-    './_base_/models/mask_rcnn_vit_s_fpn.py', 'mmdet::_base_/datasets/coco_instance.py',
-    './_base_/schedules/det_adamw_1x.py', 'mmdet::_base_/default_runtime.py'
+    './_base_/models/mask_rcnn_vit_s_fpn.py', './_base_/datasets/coco_instance_mstrain_crop.py',
+    './_base_/schedules/det_adamw_1x.py', './_base_/det_runtime.py'
 ]
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         type='PlainViT', num_registers=4,

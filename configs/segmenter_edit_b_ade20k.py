@@ -1,11 +1,11 @@
-# Segmenter-B-Mask on ADE20K; backbone: EDIT ([CLS] refined by a shared decoder).
+# Segmenter-B-Mask on ADE20K (mmseg's Segmenter protocol); backbone:
+# EDIT ([CLS] refined by a shared decoder).
 _base_ = [
-    './_base_/models/segmenter_vit.py', './_base_/datasets/ade20k.py', './_base_/default_runtime.py',
-    './_base_/schedules/segmenter_160k.py'
+    './_base_/models/segmenter_vit_b.py', './_base_/datasets/ade20k.py',
+    './_base_/default_runtime.py', './_base_/schedules/segmenter_160k.py'
 ]
 train_dataloader = dict(batch_size=1)  # x 8 GPUs = 8 (auto_scale_lr.base_batch_size)
 model = dict(
     backbone=dict(
-        type='EDITViT', arch='base',
-        init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_b_in1k.pth')),
-    decode_head=dict(in_channels=768, channels=768, embed_dims=768, num_heads=12))
+        type='EDITViT',
+        init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_b_in1k.pth')))

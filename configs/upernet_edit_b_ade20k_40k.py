@@ -1,13 +1,11 @@
-# UperNet on ADE20K, 40k iterations (CB paper protocol); ViT-B backbone: EDIT ([CLS] refined by a shared decoder).
+# UperNet on ADE20K, 40k iterations (CB paper, Sec. 4.3 and Table 6: the XCiT protocol); ViT-B
+# backbone: EDIT ([CLS] refined by a shared decoder).
 _base_ = [
-    './_base_/models/upernet_vit.py', './_base_/datasets/ade20k.py', './_base_/default_runtime.py',
-    './_base_/schedules/upernet_40k.py'
+    './_base_/models/upernet_vit_b.py', './_base_/datasets/ade20k.py',
+    './_base_/default_runtime.py', './_base_/schedules/upernet_40k.py'
 ]
 train_dataloader = dict(batch_size=2)  # x 8 GPUs = 16 (auto_scale_lr.base_batch_size)
 model = dict(
     backbone=dict(
-        type='EDITViT', arch='base',
-        init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_b_in1k.pth')),
-    neck=dict(embed_dim=768),
-    decode_head=dict(in_channels=[768] * 4, channels=512),
-    auxiliary_head=dict(in_channels=768))
+        type='EDITViT',
+        init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_b_in1k.pth')))

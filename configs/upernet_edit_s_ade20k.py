@@ -1,13 +1,11 @@
-# UperNet on ADE20K, 160k iterations (CB paper protocol); ViT-S backbone: EDIT ([CLS] refined by a shared decoder).
+# UperNet on ADE20K, 160k iterations (CB paper, Sec. 4.3 and Table 6: the XCiT protocol); ViT-S
+# backbone: EDIT ([CLS] refined by a shared decoder).
 _base_ = [
-    './_base_/models/upernet_vit.py', './_base_/datasets/ade20k.py', './_base_/default_runtime.py',
-    './_base_/schedules/upernet_160k.py'
+    './_base_/models/upernet_vit_s.py', './_base_/datasets/ade20k.py',
+    './_base_/default_runtime.py', './_base_/schedules/upernet_160k.py'
 ]
 train_dataloader = dict(batch_size=2)  # x 8 GPUs = 16 (auto_scale_lr.base_batch_size)
 model = dict(
     backbone=dict(
-        type='EDITViT', arch='small',
-        init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_s_in1k.pth')),
-    neck=dict(embed_dim=384),
-    decode_head=dict(in_channels=[384] * 4, channels=384),
-    auxiliary_head=dict(in_channels=384))
+        type='EDITViT',
+        init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_s_in1k.pth')))

@@ -14,12 +14,12 @@ from mmedit_vit.models.backbones import BACKBONE_VARIANTS
 
 CONFIGS = (sorted(glob.glob(osp.join(ROOT, 'configs', 'cls_*.py')))
            + [osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')])
-VARIANTS = {'deit3': ('PlainViT', 0), 'reg4': ('PlainViT', 4), 'gated': ('GatedViT', 0), 'cb': ('CBViT', 0),
-            'edit': ('EDITViT', 0), 'reg2': ('PlainViT', 2), 'reg8': ('PlainViT', 8), 'reg16': ('PlainViT', 16),
-            'reg32': ('PlainViT', 32)}
+VARIANTS = {'deit3': ('PlainViT', 0), 'deit': ('PlainViT', 0), 'reg4': ('PlainViT', 4), 'gated': ('GatedViT', 0),
+            'cb': ('CBViT', 0), 'edit': ('EDITViT', 0), 'reg2': ('PlainViT', 2), 'reg8': ('PlainViT', 8),
+            'reg16': ('PlainViT', 16), 'reg32': ('PlainViT', 32)}
 WIDTHS = {'t': 192, 's': 384, 'b': 768}
-CLASSES = {'in1k': 1000, 'in100': 100, 'in21k': 10450, 'cifar10': 10, 'cifar100': 100, 'flowers102': 102,
-           'dtd': 47, 'caltech256': 257, 'synthetic': 4}
+CLASSES = {'in1k': 1000, 'in100': 100, 'in21k': 10450, 'in21k-ft-in1k': 1000, 'cifar10': 10, 'cifar100': 100,
+           'flowers102': 102, 'dtd': 47, 'caltech256': 257, 'synthetic': 4}
 
 
 def test_the_config_families_are_complete():
@@ -31,6 +31,8 @@ def test_the_config_families_are_complete():
         assert {f'cls_{variant}_b_{d}' for d in ('cifar10', 'cifar100', 'flowers102', 'dtd', 'caltech256')} <= names
     assert {f'cls_reg{k}_s_in100' for k in (2, 4, 8, 16, 32)} <= names
     assert {f'cls_{v}_s_in100_lr{lr}' for v in ('gated', 'reg4') for lr in ('1e-3', '5e-3')} <= names
+    assert {f'cls_deit_{s}_in1k' for s in 'tsb'} | {'cls_gated_s_in100_value', 'cls_gated_s_in100_headwise'} <= names
+    assert {f'cls_{v}_{s}_in21k-ft-in1k{r}' for v in ('deit3', 'edit') for s in 'sb' for r in ('', '_384')} <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(c)[:-3] for c in CONFIGS])

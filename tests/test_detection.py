@@ -70,6 +70,12 @@ def small_pipeline(pipeline: list, side: int = 64) -> list:
             step['scale'] = (side, side)
         elif step['type'] == 'RandomResize':
             step['scale'] = [(side, side * 3 // 4), (side, side)]
+        elif step['type'] == 'RandomChoiceResize':
+            step['scales'] = [(side, side * 3 // 4), (side, side)]
+        elif step['type'] == 'RandomCrop':
+            step['crop_size'] = (side // 2, side)
+        elif step['type'] == 'RandomChoice':
+            step['transforms'] = [small_pipeline(branch, side) for branch in step['transforms']]
     return out
 
 
@@ -207,11 +213,15 @@ def test_config_follows_the_cb_paper_protocol(key):
         assert set(backbone.cb_layers) == set(range(6, 12)) - set(backbone.out_indices)
     assert 'find_unused_parameters' not in cfg  # EDIT's unused [CLS] path is frozen by the backbone
 
+    # XCiT / Swin multi-scale training (480-800, or a 384-600 crop first) in both schedules
+    choice = cfg.train_dataloader.dataset.pipeline[3]
+    assert choice.type == 'RandomChoice' and [t.type for t in choice.transforms[1]] == [
+        'RandomChoiceResize', 'RandomCrop', 'RandomChoiceResize']
+    assert [min(s) for s in choice.transforms[0][0].scales] == list(range(480, 801, 32))
     three = load_config(CONFIG_3X[key])
     assert three.model == cfg.model and three.optim_wrapper == cfg.optim_wrapper
+    assert three.train_dataloader == cfg.train_dataloader
     assert three.train_cfg.max_epochs == 36 and three.param_scheduler[1].milestones == [27, 33]
-    resize = [s for s in three.train_dataloader.dataset.pipeline if 'Resize' in s.type]
-    assert resize == [dict(type='RandomResize', scale=[(1333, 640), (1333, 800)], keep_ratio=True)]
 
 
 @pytest.mark.parametrize('size', sorted(SIZES))
@@ -231,11 +241,12 @@ def test_full_size_detectors_build(size):
         neck = sum(p.numel() for p in model.parameters()) - counts[variant]
         counts.setdefault('rest', neck)
         assert neck == counts['rest']  # everything after the backbone is the same for every variant
-    d, heads = SIZES[size][1], reference.num_heads
+    d = SIZES[size][1]
     base = sum(p.numel() for p in reference.parameters())
-    assert counts['deit3'] == counts['cb'] == base
+    assert counts['deit3'] == base
+    assert counts['cb'] == base - 12 * 2 * d  # the DeiT ViT of the CB paper: no LayerScale
     assert counts['reg4'] == base + 4 * d
-    assert counts['gated'] == base + 12 * (d * heads + heads)  # headwise gate: d -> heads in every block
+    assert counts['gated'] == base + 12 * (d * d + d)  # elementwise gate: d -> d in every block
     assert counts['edit'] == base + 2 * d * d + 6 * d  # the shared decoder
 
 
@@ -322,7 +333,8 @@ def backbone_state(**kwargs) -> dict:
 @pytest.mark.parametrize('variant,source', [('deit3', 'classifier'), ('edit', 'classifier'),
                                             ('cb', 'segmentor'), ('reg4', 'segmentor')])
 def test_backbone_starts_strictly_from_a_classification_or_segmentation_checkpoint(variant, source, tmp_path):
-    kwargs = dict(deit3={}, edit=dict(cls_decoder=True), cb=dict(cb_layers=list(range(6, 12))),
+    kwargs = dict(deit3={}, edit=dict(cls_decoder=True),
+                  cb=dict(cb_layers=list(range(6, 12)), layer_scale_init=None),  # the DeiT ViT of the CB paper
                   reg4=dict(num_registers=4))[variant]
     state = backbone_state(**kwargs)
     if source == 'classifier':

@@ -2,7 +2,6 @@
 # tools/demo_classification.py or make_synthetic_folder): same model, recipe and pipeline kinds, with
 # only the data and the schedule made small enough for a CPU.
 _base_ = ['../cls_edit_t_in1k.py']
-custom_imports = dict(imports=['mmedit_vit'], allow_failed_imports=False)
 data_root = 'data/synthetic_cls'
 img_size = 48
 model = dict(num_classes=4)

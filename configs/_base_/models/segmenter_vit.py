@@ -1,5 +1,5 @@
 # Segmenter (Strudel et al., 2021): a plain ViT and a 2-layer mask transformer decoding class embeddings
-# against patch tokens. Top-level configs fill in the backbone and the widths.
+# against patch tokens. The segmenter_vit_{t,s,b}.py pieces fill in the widths; top-level configs the variant.
 _base_ = ['./seg_data_preprocessor.py']
 model = dict(
     type='EncoderDecoder',

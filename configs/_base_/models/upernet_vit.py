@@ -1,6 +1,9 @@
 # UperNet on a plain ViT, as in XCiT and the CB paper: blocks 3, 5, 7, 11 brought to strides 4, 8, 16, 32
 # (two transposed convolutions, one, identity, max-pool: mmseg's Feature2Pyramid), UPerHead and an
-# auxiliary FCN head on the stride-16 map. Top-level configs fill in the backbone and the widths.
+# auxiliary FCN head on the stride-16 map. UPerHead has 512 channels at every size, as XCiT's
+# semantic_segmentation/configs/_base_/models/upernet_xcit_p16.py: only 512 reproduces the CB paper's Table 6
+# parameter counts (34.1 / 53.5 / 127.0M for Ti / S / B); its "head dimension 192, 384, 512" are input widths.
+# The upernet_vit_{t,s,b}.py pieces fill in the widths; top-level configs the backbone variant.
 _base_ = ['./seg_data_preprocessor.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
@@ -14,6 +17,7 @@ model = dict(
         type='UPerHead',
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 3, 6),
+        channels=512,
         dropout_ratio=0.1,
         num_classes=150,
         norm_cfg=norm_cfg,

@@ -1,9 +1,13 @@
 # DeiT-III recipe, ImageNet-1k column of the EDIT paper's Table 2: LAMB, lr 3e-3 at batch 2048, weight
 # decay 0.02, 5 warmup epochs then cosine, 800 epochs, Mixup 0.8 + CutMix 1.0 without label smoothing,
 # BCE on the mixed targets made binary (DeiT-III: targets > 0), gradient clipping 1.0, drop path 0.05
-# (set in the model; 0 for Tiny), repeated augmentation (in the dataset file).
+# (set in the model; 0 for Tiny) at the same rate in every block, LayerScale initialised at 1e-4, repeated
+# augmentation (in the dataset file).
 _base_ = ['../models/cls_vit.py']
 model = dict(
+    # DeiT-III's models_v2.py: the same drop-path rate in every block, LayerScale starting at 1e-4
+    # (timm's 1e-6 is an inference-time default; loading a checkpoint overwrites it either way)
+    backbone=dict(drop_path_schedule='uniform', layer_scale_init=1e-4),
     data_preprocessor=dict(mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.0)),
     loss=dict(_delete_=True, type='BinaryCrossEntropy', smoothing=0.0, target_threshold=0.0))
 # No weight decay on 1-d parameters (norms, biases, LayerScale, gates' biases) nor on the tokens and

@@ -4,7 +4,9 @@
 # repeated augmentation are in the dataset file (imagenet1k_randaug.py).
 _base_ = ['../models/cls_vit.py']
 model = dict(
-    backbone=dict(drop_path_rate=0.1),
+    # the DeiT ViT (CB paper, Sec. 4.2 and App. B.2: "the specification of ViT-Ti-S from DeiT"): no LayerScale,
+    # drop path rising linearly with depth (DeiT / timm)
+    backbone=dict(drop_path_rate=0.1, drop_path_schedule='linear', layer_scale_init=None),
     data_preprocessor=dict(
         mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1),
         random_erasing=dict(probability=0.25, mode='pixel', max_count=1)),
