@@ -156,7 +156,7 @@ def test_config_follows_every_row_of_its_protocol(name):
 
 # ---- the grid configs are their bases plus one variant line ----
 # What a variant adds on top of BACKBONE_VARIANTS in every task (PROTOCOLS.md, "Backbone variants").
-PROTOCOL_ARGS = {'gated': dict(gate='elementwise'), 'cb': dict(layer_scale_init=None)}
+PROTOCOL_ARGS = {'gated': dict(gate='elementwise')}
 DETECTION_ARGS = {'cb': dict(cb_layers=[6, 8, 9, 10])}
 ALL_VARIANTS = ('deit3', 'edit', 'gated', 'cb', 'reg4')
 TRANSFER = ('cifar10', 'cifar100', 'flowers102', 'dtd', 'caltech256')
