@@ -276,3 +276,34 @@ def test_coco_training_draws_the_swin_scales_and_crops():
         uncropped = {s for s in shapes if abs(s[1] / s[0] - 4 / 3) < 0.01}
         assert len({min(s) for s in uncropped}) >= 3  # several scales drawn
         assert shapes - uncropped  # the crop branch changes the aspect ratio
+
+
+# ---- the recipes build what they state ----
+def _built_backbone(name: str):
+    from mmengine.registry import MODELS
+    backbone = load(name).model.backbone.to_dict()
+    backbone.pop('init_cfg', None)
+    return MODELS.build(backbone)
+
+
+@pytest.mark.parametrize('name,schedule,gamma', [
+    ('cls_deit3_s_in1k.py', 'uniform', 1e-4),  # DeiT-III models_v2.py: one rate, LayerScale 1e-4
+    ('cls_edit_b_in1k.py', 'uniform', 1e-4),
+    ('cls_deit_s_in1k.py', 'linear', None),  # DeiT: linear ramp, no LayerScale
+    ('cls_cb_s_in1k.py', 'linear', None),  # CB's ViTs are DeiT ViTs
+])
+def test_built_classifier_backbone_follows_its_recipe(name, schedule, gamma):
+    cfg = load(name).model.backbone
+    model = _built_backbone(name)
+    rates = [b.drop_path1.drop_prob if hasattr(b.drop_path1, 'drop_prob') else 0. for b in model.blocks]
+    rate = cfg.drop_path_rate
+    if schedule == 'uniform':
+        assert rates == pytest.approx([rate] * len(rates))
+    else:
+        assert rates == pytest.approx([rate * i / (len(rates) - 1) for i in range(len(rates))])
+    for block in model.blocks:
+        if gamma is None:
+            assert not any('gamma' in n for n, _ in block.named_parameters())
+        else:
+            assert torch.allclose(block.ls1.gamma, torch.full_like(block.ls1.gamma, gamma))
+            assert torch.allclose(block.ls2.gamma, torch.full_like(block.ls2.gamma, gamma))
