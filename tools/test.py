@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]] [--occlusion]
         [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]] [--work-dir DIR] [--out PATH]
-        [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...]
+        [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...] [--debug]
 """
 import argparse
 import os
@@ -11,11 +11,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 from mmedit_vit.datasets import PERTURBATIONS, check_data_roots  # noqa: E402
 from mmedit_vit.engine import adapt_to_device, load_run_config  # noqa: E402
+from mmedit_vit.engine import CfgOptionsAction, build_runner, release, run_tool  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,10 +39,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r'],
                         help='evaluate a classifier on ImageNet-A / ImageNet-R (their 200-class subsets)')
     parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a or data/imagenet-r)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. test_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -121,8 +122,10 @@ def main() -> None:
     except FileNotFoundError as err:
         raise SystemExit(f'{args.config}: {err}')
     cfg = adapt_to_device(cfg)
-    Runner.from_cfg(cfg).test()
+    runner = build_runner(cfg)
+    runner.test()
+    release(runner)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

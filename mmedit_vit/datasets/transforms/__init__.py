@@ -1,4 +1,5 @@
 """Data transforms registered in mmengine's root TRANSFORMS (found from every scope)."""
 from .perturbations import PERTURBATIONS, ImagePerturbation
+from .sample_checks import BadSampleError, CheckImageFile, CheckSegLabels
 
-__all__ = ['ImagePerturbation', 'PERTURBATIONS']
+__all__ = ['BadSampleError', 'CheckImageFile', 'CheckSegLabels', 'ImagePerturbation', 'PERTURBATIONS']
