@@ -194,7 +194,7 @@ def seg_options(root: str, iters: int, interval: int, *extra) -> list:
             f'test_dataloader.dataset.data_root={root}', f'train_cfg.max_iters={iters}',
             f'train_cfg.val_interval={iters}', f'default_hooks.checkpoint.interval={interval}',
             'default_hooks.checkpoint.max_keep_ckpts=2', 'default_hooks.logger.interval=1',
-            'train_dataloader.batch_size=2', 'model.data_preprocessor.size=(64,64)', 'crop_size=(64,64)', *extra]
+            'train_dataloader.batch_size=2', *extra]
 
 
 def losses(work_dir: str) -> dict:

@@ -137,9 +137,12 @@ def release(runner=None) -> None:
     if runner is not None:
         for name in ('_train_loop', '_val_loop', '_test_loop'):
             loop = getattr(runner, name, None)
-            iterator = getattr(getattr(loop, 'dataloader_iterator', None), '_iterator', None)
-            if hasattr(iterator, '_shutdown_workers'):
-                iterator._shutdown_workers()
+            # the train loop's live iterator, and a persistent-workers loader's own (kept between epochs)
+            iterators = [getattr(getattr(loop, 'dataloader_iterator', None), '_iterator', None),
+                         getattr(getattr(loop, 'dataloader', None), '_iterator', None)]
+            for iterator in iterators:
+                if hasattr(iterator, '_shutdown_workers'):
+                    iterator._shutdown_workers()
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
