@@ -4,10 +4,10 @@ from the tools without tracebacks, and two-process DDP runs.
 The first half runs a seconds-long toy through the project's runner and hooks (tests/toy_runner.py);
 the tests marked slow run tools/train.py, tools/test.py and torchrun on the demo configs.
 """
-import json
 import os
 import os.path as osp
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -20,7 +20,7 @@ from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.engine import TrainingDivergedError
 from mmedit_vit.utils import UnsafeCheckpointError, load_checkpoint_file
 from toy_runner import toy_config, toy_runner
-from seg_helpers import run_tool
+from seg_helpers import run_tool, training_losses
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG_DEMO = osp.join(ROOT, 'configs', 'demo', 'segmenter_edit_t_synthetic_ade20k.py')
@@ -197,19 +197,6 @@ def seg_options(root: str, iters: int, interval: int, *extra) -> list:
             'train_dataloader.batch_size=2', *extra]
 
 
-def losses(work_dir: str) -> dict:
-    """iteration -> loss, from every scalars.json under ``work_dir``."""
-    found = {}
-    for parent, _, files in os.walk(work_dir):
-        if 'scalars.json' in files:
-            with open(osp.join(parent, 'scalars.json')) as f:
-                for line in f:
-                    record = json.loads(line)
-                    if 'loss' in record and 'iter' in record:
-                        found[record['iter']] = record['loss']
-    return found
-
-
 @pytest.mark.slow
 def test_tools_refuse_a_malicious_checkpoint_without_traceback(tmp_path, cls_data):
     from test_bad_inputs import malicious_checkpoint
@@ -264,14 +251,17 @@ def test_tools_resume_repeats_the_seg_demo_with_drop_path(tmp_path, ade_data):
     assert out.returncode == 0, out.stderr[-3000:]
     out = run_tool(['tools/train.py', SEG_DEMO, '--work-dir', split, '--resume'] + seg_options(ade_data, 8, 4, drop))
     assert out.returncode == 0, out.stderr[-3000:]
-    a, b = losses(straight), losses(split)
+    a, b = training_losses(straight), training_losses(split)
     assert sorted(a) == list(range(1, 9)) and sorted(b) == list(range(1, 9))
     assert [b[i] for i in range(5, 9)] == [a[i] for i in range(5, 9)]
 
 
 def torchrun(args: list, timeout: int = 900) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port',
-           str(29500 + os.getpid() % 1000)] + args + ['--launcher', 'pytorch']
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', f'--master_port={port}'] + args \
+        + ['--launcher', 'pytorch']
     return subprocess.run(cmd, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True,
                           timeout=timeout)
 

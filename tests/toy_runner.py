@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.model import BaseModel
-from mmengine.registry import DATASETS, MODELS
+from mmengine.registry import DATASETS, FUNCTIONS, MODELS
 from timm.layers import DropPath
 from torch import nn
 from torch.utils.data import Dataset
@@ -65,6 +65,7 @@ class ToyDropModel(BaseModel):
         return dict(loss=loss)
 
 
+@FUNCTIONS.register_module(name='toy_collate', force=True)
 def collate(batch):
     return dict(inputs=torch.stack([b['inputs'] for b in batch]), target=torch.stack([b['target'] for b in batch]))
 
@@ -75,7 +76,7 @@ def toy_config(work_dir: str, max_iters: int = 8, interval: int = 4, max_keep: i
         model=dict(type='ToyDropModel', nan_at=nan_at),
         work_dir=work_dir,
         train_dataloader=dict(dataset=dict(type='ToyNoiseDataset'), batch_size=4, num_workers=0,
-                              sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type=collate)),
+                              sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type='toy_collate')),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=interval,

@@ -16,9 +16,8 @@ def explain(err: BaseException) -> str:
     text = str(err)
     if 'Original Traceback' in text:  # torch's ExceptionWrapper: "Caught X in DataLoader worker ...\nOriginal Traceback"
         lines = text.splitlines()
-        last_frame = max(i for i, line in enumerate(lines) if line.startswith('  '))
-        text = '\n'.join(lines[last_frame + 1:])
-        return text
+        frames = [i for i, line in enumerate(lines) if line.startswith('  ')]
+        return '\n'.join(lines[frames[-1] + 1:] if frames else lines)
     return f'{type(err).__name__}: {text}'
 
 

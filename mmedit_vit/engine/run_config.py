@@ -21,7 +21,8 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
                     launcher: str = 'none') -> Config:
-    """Reads ``config``, applies ``--cfg-options`` and sets ``work_dir`` (default ``work_dirs/<stem>``)."""
+    """Reads ``config``, applies ``--cfg-options`` (keys must exist, see ``check_option_keys``), sets
+    ``work_dir`` (default ``work_dirs/<stem>``) and adds the safety hooks and per-sample data checks."""
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} does not exist')
     if launcher not in LAUNCHERS:
