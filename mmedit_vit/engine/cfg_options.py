@@ -3,10 +3,9 @@
 mmengine's ``DictAction`` recurses without end on ``key=dict(a=1,b=2)`` and ``Config.merge_from_dict``
 creates any key it is given, so a typo (``foo.bar=1``) is silently ignored by everything downstream.
 """
-import ast
 import inspect
 from argparse import ArgumentError
-from typing import Any, Iterable
+from typing import Any, Iterable, List
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -20,31 +19,57 @@ QUOTING_HINT = ("quote the whole option for the shell and write dict values as d
                 "e.g. --cfg-options \"model.backbone.init_cfg=dict(type='Pretrained',checkpoint='x.pth')\"")
 
 
-def _literal(node: ast.AST) -> Any:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict' and not node.args:
-        return {kw.arg: _literal(kw.value) for kw in node.keywords}
-    if isinstance(node, ast.Dict):
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
-    if isinstance(node, (ast.List, ast.Tuple)):
-        items = [_literal(e) for e in node.elts]
-        return items if isinstance(node, ast.List) else tuple(items)
-    if isinstance(node, ast.Name):  # unquoted word, as DictAction reads it: a string
-        return {'None': None, 'True': True, 'False': False}.get(node.id, node.id)
-    return ast.literal_eval(node)
+def _split_top(text: str, sep: str = ',') -> List[str]:
+    """``text`` split at ``sep`` outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in '\'"':
+            quote = char
+        elif char in '([{':
+            depth += 1
+        elif char in ')]}':
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f'unbalanced {char!r}')
+        elif char == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth or quote:
+        raise ValueError('unbalanced brackets or quotes')
+    parts.append(text[start:])
+    return parts
 
 
 def parse_option_value(value: str) -> Any:
-    """``dict(...)`` / ``{...}`` as a dict (nested lists, tuples, dicts allowed); anything else as DictAction."""
+    """A ``--cfg-options`` value: numbers, True/False/None, quoted or bare strings, ``[..]`` lists,
+    ``(..)`` tuples, ``a,b`` lists (as mmengine's DictAction), and ``dict(k=v, ..)`` / ``{'k': v, ..}`` dicts,
+    nested in any way."""
     text = value.strip()
-    if text.startswith(('dict(', '{')):
-        try:
-            return _literal(ast.parse(text, mode='eval').body)
-        except (SyntaxError, ValueError) as err:
-            raise ValueError(f'cannot read the dict value {value!r} ({err}); {QUOTING_HINT}') from None
-    try:
-        return DictAction._parse_iterable(value)
-    except (RecursionError, AssertionError) as err:
-        raise ValueError(f'cannot read the value {value!r} ({type(err).__name__}); {QUOTING_HINT}') from None
+    if not text:
+        return text
+    if text.startswith('dict(') and text.endswith(')'):
+        body = text[len('dict('):-1]
+        items = [item for item in _split_top(body) if item.strip()]
+        if not all('=' in item for item in items):
+            raise ValueError(f'{value!r}: every dict(...) entry must be key=value')
+        return {k.strip(): parse_option_value(v) for k, v in (item.split('=', 1) for item in items)}
+    if text.startswith('{') and text.endswith('}'):
+        items = [item for item in _split_top(text[1:-1]) if item.strip()]
+        pairs = [_split_top(item, ':') for item in items]
+        if not all(len(pair) == 2 for pair in pairs):
+            raise ValueError(f'{value!r}: every {{...}} entry must be key: value')
+        return {parse_option_value(k): parse_option_value(v) for k, v in pairs}
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"':
+        return text[1:-1]
+    if text[0] in '[(' and text[-1] == {'[': ']', '(': ')'}[text[0]]:
+        items = [parse_option_value(item) for item in _split_top(text[1:-1]) if item.strip()]
+        return items if text[0] == '[' else tuple(items)
+    parts = _split_top(text)
+    if len(parts) > 1:
+        return [parse_option_value(part) for part in parts if part.strip()]
+    return DictAction._parse_int_float_bool(text)
 
 
 class CfgOptionsAction(DictAction):
@@ -59,7 +84,7 @@ class CfgOptionsAction(DictAction):
             try:
                 options[key] = parse_option_value(value)
             except ValueError as err:
-                raise ArgumentError(self, f'{key}: {err}') from None
+                raise ArgumentError(self, f'{key}={value}: {err}; {QUOTING_HINT}') from None
         setattr(namespace, self.dest, options)
 
 

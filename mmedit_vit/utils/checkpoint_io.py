@@ -8,7 +8,6 @@ init (list form included) read through it too.
 import codecs
 import os
 import pickle
-import zipfile
 from typing import Any, Optional
 
 import numpy as np
@@ -78,7 +77,7 @@ def load_checkpoint_file(path: str, map_location: Optional[Any] = 'cpu') -> Any:
     register_mmengine_safe_globals()
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as err:
+    except Exception as err:  # noqa: BLE001  (torch raises many kinds for a damaged file; all name it here)
         raise _read_error(path, err) from err
 
 
