@@ -53,8 +53,10 @@ def register_mmengine_safe_globals() -> None:
 def _read_error(path: str, err: BaseException) -> CheckpointReadError:
     text = str(err)
     if isinstance(err, pickle.UnpicklingError) and 'Weights only load failed' in text:
-        detail = next((line.strip() for line in text.splitlines()
-                       if 'Unsupported global' in line or 'Unsupported operand' in line), text.splitlines()[0])
+        # torch's message: a boilerplate first line, the reason, then a pointer to its documentation
+        reasons = [line.strip() for line in text.splitlines()[1:]
+                   if line.strip() and not line.startswith('Check the documentation')]
+        detail = ' '.join(reasons) or 'a global that is not allow-listed'
         return UnsafeCheckpointError(
             f'refusing to load checkpoint {path}: it contains pickled Python objects that weights-only loading '
             f'does not allow ({detail}). Loading it could run code from the file; only tensors and plain data '
