@@ -28,7 +28,13 @@ def coco_root(tmp_path_factory) -> str:
     return make_synthetic_coco(str(tmp_path_factory.mktemp('coco')), num_train=4, num_val=4, size=(64, 80), seed=1)
 
 
+def outside_graph(model: torch.nn.Module) -> list:
+    """Trainable parameters the loss does not reach: DDP stops on these."""
+    return [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+
+
 def no_gradient(model: torch.nn.Module) -> list:
+    """Stricter: also those whose gradient is exactly zero."""
     return [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum())]
 
 
@@ -81,5 +87,6 @@ def test_detector_step_reaches_every_parameter(variant, coco_root):
         losses = model(**data, mode='loss')
         loss, _ = model.parse_losses(losses)
         loss.backward()
-    missing = no_gradient(model)
-    assert not missing, f'{variant}: no gradient for {missing}'
+    # (a detector's box regression gradient is zero on a batch without positive anchors: participation is the test)
+    missing = outside_graph(model)
+    assert not missing, f'{variant}: outside the graph: {missing}'
