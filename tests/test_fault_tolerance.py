@@ -232,7 +232,7 @@ def test_tools_test_refuses_a_checkpoint_of_another_width(tmp_path, cls_data):
 def test_tools_train_stops_a_diverging_run(tmp_path, ade_data):
     work_dir = str(tmp_path / 'nan')
     out = run_tool(['tools/train.py', SEG_DEMO, '--work-dir', work_dir]
-                   + seg_options(ade_data, 40, 2, 'optim_wrapper.optimizer.lr=1000', 'param_scheduler=[]'))
+                   + seg_options(ade_data, 40, 1, 'optim_wrapper.optimizer.lr=1000', 'param_scheduler=[]'))
     assert out.returncode == 1, out.stderr[-3000:]
     assert 'training diverged' in out.stderr and 'Traceback' not in out.stderr
     named = last_checkpoint(work_dir)

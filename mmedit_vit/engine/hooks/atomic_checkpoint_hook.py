@@ -27,6 +27,20 @@ def write_text_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def checkpoint_due(runner, by_epoch: bool) -> bool:
+    """Whether a ``CheckpointHook`` of ``runner`` saves at the end of this iteration (or epoch)."""
+    for hook in runner.hooks:
+        if not isinstance(hook, CheckpointHook) or hook.by_epoch != by_epoch:
+            continue
+        if by_epoch and (hook.every_n_epochs(runner, hook.interval, hook.save_begin)
+                         or (hook.save_last and hook.is_last_train_epoch(runner))):
+            return True
+        if not by_epoch and (hook.every_n_train_iters(runner, hook.interval, hook.save_begin)
+                             or (hook.save_last and hook.is_last_train_iter(runner))):
+            return True
+    return False
+
+
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
     """``CheckpointHook`` that removes an old checkpoint only after the new one and ``last_checkpoint``

@@ -14,9 +14,11 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
+
+from .atomic_checkpoint_hook import checkpoint_due
 
 KEY = 'random_states'
 
@@ -76,26 +78,17 @@ class RandomStateHook(Hook):
         self._val_state: Optional[Dict[str, Any]] = None
 
     # ---------------------------------------------------------------------------------- saving
-    def _checkpoint_hooks(self, runner) -> list:
-        return [h for h in runner.hooks if isinstance(h, CheckpointHook)]
-
     def _snapshot(self) -> None:
         # every rank takes part (collective); only rank 0 writes the checkpoint
         self._pending = all_gather_object(capture_random_state())
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        for hook in self._checkpoint_hooks(runner):
-            if not hook.by_epoch and (hook.every_n_train_iters(runner, hook.interval, hook.save_begin)
-                                      or (hook.save_last and hook.is_last_train_iter(runner))):
-                self._snapshot()
-                return
+        if checkpoint_due(runner, by_epoch=False):
+            self._snapshot()
 
     def after_train_epoch(self, runner) -> None:
-        for hook in self._checkpoint_hooks(runner):
-            if hook.by_epoch and (hook.every_n_epochs(runner, hook.interval, hook.save_begin)
-                                  or (hook.save_last and hook.is_last_train_epoch(runner))):
-                self._snapshot()
-                return
+        if checkpoint_due(runner, by_epoch=True):
+            self._snapshot()
 
     def before_val(self, runner) -> None:
         if getattr(runner, '_train_loop', None) is None or isinstance(runner._train_loop, dict):
