@@ -7,7 +7,6 @@ the faults (kills, divergence, resumes, DDP) and the tools themselves.
 import argparse
 import os
 import os.path as osp
-import pickle
 import shutil
 
 import cv2

@@ -14,7 +14,7 @@ DEBUG_FLAG = '--debug'
 def explain(err: BaseException) -> str:
     """``Type: message``; for an error re-raised from a data loader worker, the original one only."""
     text = str(err)
-    if 'Original Traceback' in text:  # torch's ExceptionWrapper: "Caught X in DataLoader worker ...\nOriginal Traceback"
+    if 'Original Traceback' in text:  # torch's ExceptionWrapper: "Caught X in DataLoader worker ...\nOriginal ..."
         lines = text.splitlines()
         frames = [i for i, line in enumerate(lines) if line.startswith('  ')]
         return '\n'.join(lines[frames[-1] + 1:] if frames else lines)
