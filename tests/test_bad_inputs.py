@@ -207,9 +207,9 @@ def malicious_through(reader: str):
     return run
 
 
-def options(*items):
+def options(*items, config=CLS_DEMO):
     def run(tmp_path, ade):
-        return load_run_config(CLS_DEMO, cfg_options=parse_options(*items))
+        return load_run_config(config, cfg_options=parse_options(*items))
     return run
 
 
@@ -247,6 +247,8 @@ CASES = {
     # --cfg-options
     'option_unknown_top_level': (options('foo.bar=1'), KeyError, ['foo.bar', "'foo'"]),
     'option_unknown_nested': (options('model.bakbone.arch=small'), KeyError, ['model.bakbone.arch', "'bakbone'"]),
+    'option_into_none': (options('model.backbone.init_cfg.checkpoint=x.pth', config=SEG_DEMO), KeyError,
+                         ['model.backbone.init_cfg is None', 'model.backbone.init_cfg=dict(checkpoint=...)']),
     'option_new_leaf_allowed': (options('model.backbone.drop_path_rate=0.2'), None, []),
     'option_dict_value': (lambda t, a: parse_options("model.backbone.init_cfg=dict(type='Pretrained',"
                                                      "checkpoint=x.pth,missing_ok=['decoder'])"), None, []),

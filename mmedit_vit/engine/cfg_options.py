@@ -109,5 +109,9 @@ def check_option_keys(cfg: Config, options: Iterable[str]) -> None:
                 have = sorted(node) if isinstance(node, dict) else f'a {type(node).__name__}'
                 raise KeyError(f'--cfg-options {key}: {".".join(parts[:depth])} has no entry {part!r} '
                                f'(it has {have})')
+        parent = '.'.join(parts[:-1])
+        if len(parts) > 1 and node is None and parts[0] in cfg:
+            raise KeyError(f'--cfg-options {key}: {parent} is None in this config, so it has no {parts[-1]!r} to set; '
+                           f'give it whole, e.g. "{parent}=dict({parts[-1]}=...)"')
         if len(parts) > 1 and node is not None and not isinstance(node, (dict, list, tuple)):
-            raise KeyError(f'--cfg-options {key}: {".".join(parts[:-1])} is {node!r}, not a dict')
+            raise KeyError(f'--cfg-options {key}: {parent} is {node!r}, not a dict')
