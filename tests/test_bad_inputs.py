@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import DATASETS, init_default_scope
+from mmengine.registry import DATASETS, MODELS, init_default_scope
 
 from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.datasets.transforms import BadSampleError
@@ -249,6 +249,9 @@ CASES = {
     'option_unknown_nested': (options('model.bakbone.arch=small'), KeyError, ['model.bakbone.arch', "'bakbone'"]),
     'option_into_none': (options('model.backbone.init_cfg.checkpoint=x.pth', config=SEG_DEMO), KeyError,
                          ['model.backbone.init_cfg is None', 'model.backbone.init_cfg=dict(checkpoint=...)']),
+    'option_dict_replaces_a_string': (
+        lambda t, a: MODELS.build(options('model.backbone.arch=dict(embed_dims=32,num_heads=0,depth=2)')(t, a)
+                                  .model.backbone), ValueError, ['num_heads=0']),
     'option_new_leaf_allowed': (options('model.backbone.drop_path_rate=0.2'), None, []),
     'option_dict_value': (lambda t, a: parse_options("model.backbone.init_cfg=dict(type='Pretrained',"
                                                      "checkpoint=x.pth,missing_ok=['decoder'])"), None, []),
@@ -334,3 +337,13 @@ def test_sample_checks_are_in_every_pipeline_of_the_demo():
     # applying it twice changes nothing
     again = load_run_config(SEG_DEMO)
     assert again.train_dataloader.dataset.pipeline == cfg.train_dataloader.dataset.pipeline
+
+
+def test_dict_option_replaces_a_value_that_is_not_a_dict():
+    init_default_scope('mmseg')
+    cfg = load_run_config(SEG_DEMO, cfg_options=parse_options(
+        "model.backbone.init_cfg=dict(type='Pretrained',checkpoint='x.pth')", 'model.backbone.arch=dict(embed_dims=32,'
+        'num_heads=2,depth=2)', 'model.backbone.drop_path_rate=0.2'))
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained', checkpoint='x.pth')
+    assert cfg.model.backbone.arch == dict(embed_dims=32, num_heads=2, depth=2)
+    assert cfg.model.backbone.drop_path_rate == 0.2 and cfg.model.backbone.type == 'EDITViT'

@@ -115,3 +115,35 @@ def check_option_keys(cfg: Config, options: Iterable[str]) -> None:
                            f'give it whole, e.g. "{parent}=dict({parts[-1]}=...)"')
         if len(parts) > 1 and node is not None and not isinstance(node, (dict, list, tuple)):
             raise KeyError(f'--cfg-options {key}: {parent} is {node!r}, not a dict')
+
+
+
+_ABSENT = object()
+
+
+def _current(cfg: Config, key: str) -> Any:
+    """The config's value at dotted ``key``, or ``_ABSENT``."""
+    first, *rest = key.split('.')
+    if first not in cfg:
+        return _ABSENT
+    node: Any = cfg[first]
+    for part in rest:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _ABSENT
+    return node
+
+
+def replacing_dicts(cfg: Config, options: dict) -> dict:
+    """A dict value given for an entry that is not a dict (``arch='tiny'``, ``init_cfg=None``) replaces
+    it; mmengine's merge would refuse it and ask for ``_delete_=True``, which this adds."""
+    out = {}
+    for key, value in options.items():
+        current = _current(cfg, key)
+        if isinstance(value, dict) and current is not _ABSENT and not isinstance(current, dict):
+            value = dict(value, _delete_=True)
+        out[key] = value
+    return out

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..datasets.data_check import _leaf_datasets
-from .cfg_options import check_option_keys
+from .cfg_options import check_option_keys, replacing_dicts
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -31,7 +31,7 @@ def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Op
     cfg.launcher = launcher
     if cfg_options:
         check_option_keys(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+        cfg.merge_from_dict(replacing_dicts(cfg, cfg_options))
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
