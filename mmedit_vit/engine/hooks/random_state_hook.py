@@ -8,6 +8,7 @@ the batches already trained (iteration-based loops), or the start of training (e
 Validation runs between saving and the next training step, so it is made neutral for the random
 states; training then does not depend on how often it is validated.
 """
+import logging
 import random
 from typing import Any, Callable, Dict, List, Optional
 
@@ -111,11 +112,11 @@ class RandomStateHook(Hook):
         states = checkpoint.get(KEY)
         if states is None:
             print_log('the checkpoint has no random states (written without RandomStateHook): the resumed run '
-                      'draws other random numbers than the uninterrupted one', logger='current', level=30)
+                      'draws other random numbers than the uninterrupted one', logger='current', level=logging.WARNING)
         elif len(states) != get_world_size():
             print_log(f'the checkpoint holds the random states of {len(states)} processes, this run has '
                       f'{get_world_size()}: they are not restored, the resumed run will differ from the '
-                      'uninterrupted one', logger='current', level=30)
+                      'uninterrupted one', logger='current', level=logging.WARNING)
         else:
             self._resumed = states
 
