@@ -125,6 +125,16 @@ def test_kill_during_save_keeps_the_last_complete_checkpoint(tmp_path):
     assert not [f for f in os.listdir(work_dir) if f.endswith('.tmp')]
 
 
+def test_an_epoch_without_a_batch_is_explained(tmp_path):
+    cfg = toy_config(str(tmp_path))
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
+    cfg.train_dataloader.update(batch_size=64, sampler=dict(type='DefaultSampler', shuffle=True), drop_last=True)
+    cfg.param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=1, convert_to_iter_based=True)
+    from mmedit_vit.engine import build_runner
+    with pytest.raises(ValueError, match='the training set has 32 samples.*batch_size=64.*at most 32'):
+        build_runner(cfg).train()
+
+
 # ---------------------------------------------------------------------------------- strict loading
 @pytest.mark.parametrize('change, words', [
     (lambda s: {k: torch.zeros(v.shape[0] * 2, *v.shape[1:]) for k, v in s.items()}, ['shape mismatch', 'fc1.weight']),

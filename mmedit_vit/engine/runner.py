@@ -15,7 +15,7 @@ import torch
 from mmengine.dist import master_only
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
 from ..converters.vit_checkpoint import CheckpointMismatchError, _summary
@@ -80,6 +80,19 @@ class SafeRunner(Runner):
                     'rather than a training checkpoint written by tools/train.py; start from it with '
                     f'--cfg-options load_from={filename} instead') from err
             raise
+
+    def build_train_loop(self, loop):
+        """mmengine's loop; an epoch without a single batch stops here, saying why (mmengine fails later
+        inside a parameter scheduler with ``epoch_length ... got 0``)."""
+        loop = super().build_train_loop(loop)
+        dataloader = getattr(loop, 'dataloader', None)
+        if isinstance(loop, EpochBasedTrainLoop) and dataloader is not None and len(dataloader) == 0:
+            samples, world = len(dataloader.dataset), self.world_size
+            raise ValueError(
+                f'an epoch has no batch: the training set has {samples} samples, {samples // world} per process over '
+                f'{world} process(es), fewer than train_dataloader.batch_size={dataloader.batch_size} (incomplete '
+                f'batches are dropped). Lower the batch size to at most {max(samples // world, 1)} or use more data')
+        return loop
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
