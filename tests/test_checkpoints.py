@@ -1,6 +1,5 @@
 """Checkpoint loading: timm equivalence, every supported layout, strictness, weights-only files."""
 import os
-import pickle
 import subprocess
 import sys
 
@@ -13,6 +12,7 @@ from mmengine.logging import HistoryBuffer
 from conftest import ROOT, perturb_
 from mmedit_vit.converters import CheckpointMismatchError, load_pretrained
 from mmedit_vit.models import CBViT, EDITViT, GatedViT, PlainViT
+from mmedit_vit.utils import UnsafeCheckpointError
 
 
 def timm_model(name: str, **kwargs) -> torch.nn.Module:
@@ -136,7 +136,7 @@ class _Payload:
 
 def test_checkpoints_load_weights_only(tmp_path):
     torch.save({'state_dict': PlainViT(arch='tiny').state_dict(), 'extra': _Payload()}, tmp_path / 'bad.pth')
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(UnsafeCheckpointError, match='bad.pth.*posix.system'):
         pretrained(PlainViT, tmp_path / 'bad.pth', arch='tiny')
 
 
@@ -172,7 +172,7 @@ class _GetattrPayload:
 
 def test_only_history_buffer_statistics_may_be_looked_up(tmp_path):
     torch.save({'state_dict': {}, 'extra': _GetattrPayload()}, tmp_path / 'bad.pth')
-    with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
+    with pytest.raises(UnsafeCheckpointError, match='refusing getattr'):
         pretrained(PlainViT, tmp_path / 'bad.pth', arch='tiny')
 
 

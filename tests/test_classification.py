@@ -73,6 +73,8 @@ def test_edit_head_reads_the_decoder_output():
     assert torch.equal(model.extract_feat(x), decoder_cls)
     model(x, samples([0, 3]), mode='loss')['loss'].backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbone.decoder.parameters())
+    # the final norm is applied to the decoder's [CLS] (as timm norms every token), so DDP finds it in the graph
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbone.norm.parameters())
 
 
 def test_modes_and_bad_values():

@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]]
         [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]]
-        [--work-dir DIR] [--out PATH] [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...]
+        [--work-dir DIR] [--out PATH] [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...] [--debug]
 """
 import argparse
 import os
@@ -11,10 +11,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-from mmedit_vit.apis import LAUNCHERS, adapt_to_device, check_data_roots, load_run_config  # noqa: E402
+from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, build_runner, check_data_roots,  # noqa: E402
+                             load_run_config, release, run_tool)
 from mmedit_vit.datasets import PERTURBATIONS  # noqa: E402
 
 
@@ -41,10 +41,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r'],
                         help='evaluate a classifier on ImageNet-A / ImageNet-R (their 200-class subsets)')
     parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a or data/imagenet-r)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. test_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -123,8 +124,10 @@ def main() -> None:
     except FileNotFoundError as err:
         raise SystemExit(f'{args.config}: {err}')
     cfg = adapt_to_device(cfg)
-    Runner.from_cfg(cfg).test()
+    runner = build_runner(cfg)
+    runner.test()
+    release(runner)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -1,7 +1,7 @@
 """Train any config of this project (segmentation, detection, classification) with mmengine's Runner.
 
     python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi] [--debug]
 """
 import argparse
 import os
@@ -10,10 +10,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmedit_vit.apis import LAUNCHERS, adapt_to_device, check_data_roots, check_pretrained_files, load_run_config  # noqa: E402
+from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, build_runner, check_data_roots,  # noqa: E402
+                             check_pretrained_files, load_run_config, release, run_tool)
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,10 +23,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size over auto_scale_lr.base_batch_size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -65,8 +64,10 @@ def main() -> None:
     except FileNotFoundError as err:
         raise SystemExit(f'{args.config}: {err}')
     cfg = adapt_to_device(cfg)
-    Runner.from_cfg(cfg).train()
+    runner = build_runner(cfg)
+    runner.train()
+    release(runner)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

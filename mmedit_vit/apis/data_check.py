@@ -3,6 +3,7 @@
 A missing dataset would otherwise surface as a traceback from inside a data loader worker; this
 names the paths that were expected, how to get the data, and how to run the demo instead.
 """
+import os
 import os.path as osp
 from typing import Dict, Iterable, List, Optional
 
@@ -71,6 +72,34 @@ def _expected_paths(dataset_cfg: dict) -> List[str]:
     return [p for p in paths if '://' not in p]
 
 
+# segmentation datasets whose images are found by file ending (mmseg's BaseSegDataset): type -> default ending
+IMAGE_SUFFIXES: Dict[str, str] = {'ADE20KDataset': '.jpg'}
+IMAGE_ENDINGS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
+
+
+def _image_folder_problem(dataset: dict) -> Optional[str]:
+    """mmseg lists ``img_path`` by ``img_suffix`` and silently skips other files; an empty list or
+    images with another ending are reported here."""
+    suffix = dataset.get('img_suffix', IMAGE_SUFFIXES.get(dataset.get('type')))
+    prefix = dataset.get('data_prefix') or {}
+    folder = prefix.get('img_path') if isinstance(prefix, dict) else None
+    if suffix is None or not folder or dataset.get('ann_file'):
+        return None
+    folder = osp.join(dataset.get('data_root') or '', folder)
+    if not osp.isdir(folder):
+        return None
+    files = [f for _, _, names in os.walk(folder) for f in names]
+    matching = [f for f in files if f.endswith(suffix)]
+    others = sorted({osp.splitext(f)[1] for f in files if f.lower().endswith(IMAGE_ENDINGS) and not f.endswith(suffix)})
+    if others:
+        count = sum(1 for f in files if osp.splitext(f)[1] in others)
+        return (f'{folder}: {count} image(s) ending in {", ".join(others)} would be skipped; this dataset reads '
+                f'images ending in {suffix!r} (img_suffix) only. Convert them, or set the dataset\'s img_suffix')
+    if not matching:
+        return f'{folder}: no images ending in {suffix!r} (the folder has {len(files)} files)'
+    return None
+
+
 def check_data_roots(cfg, splits: Optional[Iterable[str]] = None) -> None:
     """Raise ``DatasetNotFoundError`` if a dataloader of ``cfg`` reads paths that do not exist.
 
@@ -86,6 +115,8 @@ def check_data_roots(cfg, splits: Optional[Iterable[str]] = None) -> None:
             missing = [p for p in _expected_paths(dataset) if not osp.exists(p)]
             if missing:
                 problems.append((split, dataset.get('type', '?'), missing))
+            elif _image_folder_problem(dataset):
+                raise DatasetNotFoundError(f'{split} ({dataset.get("type", "?")}): {_image_folder_problem(dataset)}')
     if not problems:
         return
     lines = ['the data this config reads is missing:']

@@ -13,12 +13,16 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .data_check import _leaf_datasets
+from .cfg_options import check_option_keys, replacing_dicts
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
                     launcher: str = 'none') -> Config:
-    """Reads ``config``, applies ``--cfg-options`` and sets ``work_dir`` (default ``work_dirs/<stem>``)."""
+    """Reads ``config``, applies ``--cfg-options`` (keys must exist, see ``check_option_keys``), sets
+    ``work_dir`` (default ``work_dirs/<stem>``) and adds the safety hooks and per-sample data checks."""
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} does not exist')
     if launcher not in LAUNCHERS:
@@ -26,12 +30,123 @@ def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Op
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        check_option_keys(cfg, cfg_options)
+        cfg.merge_from_dict(replacing_dicts(cfg, cfg_options))
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    add_safety_hooks(cfg)
+    add_sample_checks(cfg)
     return cfg
+
+
+SAFETY_HOOKS = ('NonFiniteLossHook', 'RandomStateHook')
+
+
+def add_safety_hooks(cfg: Config) -> None:
+    """Checkpoints written atomically (``AtomicCheckpointHook`` in place of ``CheckpointHook``), random
+    states saved for exact resumes, and a stop on a non-finite loss, whatever the config's runtime."""
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint['type'] = 'AtomicCheckpointHook'
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in hooks}
+    hooks += [dict(type=name) for name in SAFETY_HOOKS if name not in present]
+    cfg.custom_hooks = hooks
+
+
+def _pipelines(cfg: Config) -> Iterator[list]:
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split)
+        if isinstance(loader, dict) and isinstance(loader.get('dataset'), dict):
+            for dataset in _leaf_datasets(loader['dataset']):
+                if isinstance(dataset.get('pipeline'), list):
+                    yield dataset['pipeline']
+    if isinstance(cfg.get('tta_pipeline'), list):
+        yield cfg.tta_pipeline
+
+
+def _label_check(num_classes: Tuple[int, int]) -> dict:
+    return dict(type='CheckSegLabels', num_classes=num_classes[0], ignore_index=num_classes[1])
+
+
+def _insert_checks_tta(step: dict, num_classes: Optional[Tuple[int, int]]) -> None:
+    """TestTimeAug's ``transforms`` are stages of alternatives: the check is a stage of its own."""
+    if num_classes is None:
+        return
+    stages = []
+    for stage in step['transforms']:
+        if stage == [_label_check(num_classes)]:
+            continue  # already there
+        stages.append(stage)
+        if any(isinstance(t, dict) and t.get('type') == 'LoadAnnotations' for t in stage):
+            stages.append([_label_check(num_classes)])
+    step['transforms'] = stages
+
+
+def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]]) -> None:
+    i = 0
+    while i < len(pipeline):
+        step = pipeline[i]
+        kind = step.get('type') if isinstance(step, dict) else None
+        if kind == 'TestTimeAug':
+            _insert_checks_tta(step, num_classes)
+        previous = pipeline[i - 1].get('type') if i and isinstance(pipeline[i - 1], dict) else None
+        if kind == 'LoadImageFromFile' and previous != 'CheckImageFile':
+            pipeline.insert(i, dict(type='CheckImageFile'))
+            i += 1
+        elif kind == 'LoadAnnotations' and num_classes is not None and 'with_bbox' not in step:
+            nxt = pipeline[i + 1].get('type') if i + 1 < len(pipeline) and isinstance(pipeline[i + 1], dict) else None
+            if nxt != 'CheckSegLabels':
+                pipeline.insert(i + 1, _label_check(num_classes))
+                i += 1
+        i += 1
+
+
+def _seg_num_classes(cfg: Config) -> Optional[Tuple[int, int]]:
+    """(num_classes, ignore_index) of a segmentation config's decode head; None for other tasks."""
+    head = cfg.get('model', {}).get('decode_head')
+    if cfg.get('default_scope') != 'mmseg' or head is None:
+        return None
+    head = head[-1] if isinstance(head, (list, tuple)) else head
+    if head.get('num_classes') is None:
+        return None
+    return head['num_classes'], head.get('ignore_index', 255)
+
+
+def add_sample_checks(cfg: Config) -> None:
+    """Puts ``CheckImageFile`` before every image loading step and, for segmentation, ``CheckSegLabels``
+    after every annotation loading step (see ``mmedit_vit.datasets.transforms.sample_checks``)."""
+    num_classes = _seg_num_classes(cfg)
+    for pipeline in _pipelines(cfg):
+        _insert_checks(pipeline, num_classes)
+
+
+def build_runner(cfg: Config):
+    """``SafeRunner`` (strict loading, atomic checkpoints) from ``cfg``."""
+    from ..engine.runner import SafeRunner
+    return SafeRunner.from_cfg(cfg)
+
+
+def release(runner=None) -> None:
+    """Ends a run cleanly: data loader workers stopped, then the process group destroyed on every rank.
+
+    Leaving both to interpreter exit lets worker and gloo threads be torn down in any order, which
+    aborts a rank now and then (``terminate called without an active exception``, SIGABRT).
+    """
+    if runner is not None:
+        for name in ('_train_loop', '_val_loop', '_test_loop'):
+            loop = getattr(runner, name, None)
+            # the train loop's live iterator, and a persistent-workers loader's own (kept between epochs)
+            iterators = [getattr(getattr(loop, 'dataloader_iterator', None), '_iterator', None),
+                         getattr(getattr(loop, 'dataloader', None), '_iterator', None)]
+            for iterator in iterators:
+                if hasattr(iterator, '_shutdown_workers'):
+                    iterator._shutdown_workers()
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
 
 
 def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:

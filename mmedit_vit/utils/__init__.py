@@ -1,3 +1,5 @@
-from .checkpoint_io import load_checkpoint_file, register_mmengine_safe_globals
+from .checkpoint_io import (CheckpointReadError, UnsafeCheckpointError, load_checkpoint_file,
+                            register_mmengine_safe_globals, use_weights_only_loader)
 
-__all__ = ['load_checkpoint_file', 'register_mmengine_safe_globals']
+__all__ = ['CheckpointReadError', 'UnsafeCheckpointError', 'load_checkpoint_file',
+           'register_mmengine_safe_globals', 'use_weights_only_loader']

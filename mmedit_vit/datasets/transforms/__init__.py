@@ -1,5 +1,7 @@
 """Data transforms registered in mmengine's root TRANSFORMS (found from every scope)."""
 from .cls_transforms import LoadPILImage, PackClsInputs, TimmTransform
 from .perturbations import PERTURBATIONS, ImagePerturbation
+from .sample_checks import BadSampleError, CheckImageFile, CheckSegLabels
 
-__all__ = ['ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage', 'TimmTransform', 'PackClsInputs']
+__all__ = ['BadSampleError', 'CheckImageFile', 'CheckSegLabels', 'ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage',
+           'TimmTransform', 'PackClsInputs']

@@ -5,6 +5,7 @@ out): normalisation, random erasing and Mixup/CutMix run on whole batches in ``C
 ``crop='src'`` is DeiT-III's "simple random crop" (resize, random crop with 4-px reflect padding)
 for the recipes without random-resized crop; 3-Augment is timm's ``auto_augment='3a'``.
 """
+import os
 from typing import Optional
 
 import torch
@@ -22,9 +23,15 @@ class LoadPILImage:
     """Reads ``results['img_path']`` into an RGB PIL image at ``results['img']``."""
 
     def __call__(self, results: dict) -> dict:
-        with open(results['img_path'], 'rb') as f:
-            img = Image.open(f)
-            img = img.convert('RGB')
+        path = results['img_path']
+        try:
+            with open(path, 'rb') as f:
+                img = Image.open(f)
+                img = img.convert('RGB')
+        except (OSError, SyntaxError, ValueError) as err:  # PIL's UnidentifiedImageError is an OSError
+            size = os.path.getsize(path) if os.path.isfile(path) else None
+            what = 'is empty (0 bytes)' if size == 0 else f'cannot be read as an image ({err})'
+            raise ValueError(f'image file {path} {what}; replace or remove it') from None
         results['img'] = img
         results['ori_shape'] = (img.height, img.width)
         return results

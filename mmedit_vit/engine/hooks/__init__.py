@@ -1,5 +1,9 @@
 """Training hooks (registered in mmengine's root HOOKS on import)."""
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .epoch_seed_hook import EpochSeedHook
+from .non_finite_loss_hook import NonFiniteLossHook, TrainingDivergedError
+from .random_state_hook import RandomStateHook
 from .sink_stats_hook import SinkStatsHook
 
-__all__ = ['EpochSeedHook', 'SinkStatsHook']
+__all__ = ['AtomicCheckpointHook', 'EpochSeedHook', 'NonFiniteLossHook', 'RandomStateHook', 'SinkStatsHook',
+           'TrainingDivergedError']

@@ -55,6 +55,21 @@ def drop_path_rates(drop_path_rate: float, depth: int, schedule: str = 'linear')
     return list(calculate_drop_path_rates(drop_path_rate, depth))
 
 
+def _check_sizes(dim: int, num_heads: int, img_size, patch_size, in_channels) -> None:
+    """Rejects sizes that would build a model which fails later with a shape error (or not at all)."""
+    if not isinstance(num_heads, int) or num_heads < 1 or dim % num_heads:
+        raise ValueError(f'num_heads={num_heads!r} must be a positive integer dividing embed_dims={dim}')
+    if not isinstance(in_channels, int) or in_channels < 1:
+        raise ValueError(f'in_channels={in_channels!r} must be a positive integer (3 for RGB)')
+    patches = patch_size if isinstance(patch_size, (tuple, list)) else (patch_size, patch_size)
+    if not all(isinstance(p, int) and p >= 1 for p in patches):
+        raise ValueError(f'patch_size={patch_size!r} must be a positive integer (16 in DeiT-III)')
+    sizes = img_size if isinstance(img_size, (tuple, list)) else (img_size, img_size)
+    if len(sizes) != 2 or not all(isinstance(s, int) and s >= p for s, p in zip(sizes, patches)):
+        raise ValueError(f'img_size={img_size!r} must be an integer (or pair) no smaller than patch_size='
+                         f'{patch_size!r}')
+
+
 def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
     """Normalises negative layer indices and rejects those outside ``[-depth, depth)``."""
     out = []
@@ -141,6 +156,14 @@ class PlainViT(BaseModule):
         super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         settings = resolve_arch(arch)
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
+        _check_sizes(dim, num_heads, img_size, patch_size, in_channels)
+        for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
+                           ('drop_path_rate', drop_path_rate)):
+            if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+                raise ValueError(f'{name}={rate!r} must be a number in [0, 1)')
+        if gate_position == 'value' and gate == 'none':
+            raise ValueError("gate_position='value' needs a gate ('headwise' or 'elementwise'); with gate='none' "
+                             'there is nothing to place')
         if cb_mode not in CB_MODES:  # checked here too: no CB layer may be built to check it
             raise ValueError(f'cb_mode={cb_mode!r} is not supported; choose one of {CB_MODES}')
         if not isinstance(num_registers, int) or num_registers < 0:
@@ -207,12 +230,20 @@ class PlainViT(BaseModule):
     def init_weights(self) -> None:
         """Loads ``init_cfg=dict(type='Pretrained', checkpoint=...)`` strictly, converting on the fly."""
         cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            options = {k: v for k, v in cfg.items() if k != 'type'}
-            load_pretrained(self, **options)
-            self._is_init = True
+        items = cfg if isinstance(cfg, (list, tuple)) else [cfg]
+        pretrained = [item for item in items if isinstance(item, dict) and item.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
             return
-        super().init_weights()
+        if len(pretrained) > 1:
+            raise ValueError(f'init_cfg has {len(pretrained)} Pretrained entries; give one checkpoint')
+        others = [item for item in items if item is not pretrained[0]]
+        if others:  # list form: the other initialisers first, then the strict load over them
+            self.init_cfg = others
+            super().init_weights()
+            self.init_cfg = cfg
+        load_pretrained(self, **{k: v for k, v in pretrained[0].items() if k != 'type'})
+        self._is_init = True
 
     # -------------------------------------------------------------------------------------- forward
     @property
@@ -253,8 +284,15 @@ class PlainViT(BaseModule):
 
     def _format_output(self, x: torch.Tensor, cls: Optional[torch.Tensor], index: int,
                        grid: Tuple[int, int]):
+        # EDIT's [CLS] lives outside the sequence: put it in front for the final norm, as timm norms
+        # every token, so the norm is used (and trained) by whatever the caller reads
+        outside = self.decoder is not None and self.out_cls_token
+        if outside:
+            x = torch.cat([cls, x], dim=1)
         if index == self.depth - 1:
             x = self.norm(x)
+        if outside:
+            cls, x = x[:, :1], x[:, 1:]
         patches = x[:, self.num_prefix_tokens:]
         feat = patches.transpose(1, 2).reshape(x.shape[0], self.embed_dims, *grid)
         if not self.out_cls_token:

@@ -24,7 +24,7 @@ class ImageClassifier(BaseModel):
     Args:
         backbone: config of a ``PlainViT``-family backbone; its deepest output is classified.
         num_classes: size of the linear head.
-        pool: 'cls' (the [CLS] token after the backbone's final norm; for EDIT the decoder output),
+        pool: 'cls' (the [CLS] token after the backbone's final norm; for EDIT the decoder output through that norm),
             'gap' (mean of the patch tokens), or 'auto' ('cls' when the backbone has a [CLS] token).
         loss: a loss config (``LabelSmoothingCrossEntropy``, ``SoftTargetCrossEntropy`` or
             ``BinaryCrossEntropy``, timm's); Mixup's soft targets are used when present.
@@ -33,7 +33,7 @@ class ImageClassifier(BaseModel):
         test_perturbation: evaluation-only input change,
             ``dict(type='center_occlusion', size=112, at_size=224, fill='zero')`` (fill 'zero' | 'mean'),
             ``dict(type='fgsm', eps=...)``, or a list of them applied in order; see
-            ``mmedit_vit.engine.robustness``.
+            ``mmedit_vit.apis.robustness``.
     """
 
     def __init__(self,

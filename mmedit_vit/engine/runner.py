@@ -1,0 +1,108 @@
+"""mmengine's Runner with the loading and saving guarantees this project makes.
+
+- ``load_from`` (tools/test.py) and ``--resume`` load strictly: missing, unexpected or misshapen keys
+  stop the run on every rank, naming the keys (mmengine loads them non-strictly, or raises on rank 0
+  only and leaves the others waiting);
+- the file is read weights-only (``mmedit_vit.utils.use_weights_only_loader``);
+- checkpoints are written to a temporary name and renamed, so a file named ``iter_N.pth`` is complete.
+"""
+import os
+import os.path as osp
+import re
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.dist import master_only
+from mmengine.model import BaseTTAModel, is_model_wrapper
+from mmengine.registry import RUNNERS
+from mmengine.runner import EpochBasedTrainLoop, Runner
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+
+from ..converters.vit_checkpoint import CheckpointMismatchError, _summary
+from .hooks.atomic_checkpoint_hook import TMP_SUFFIX
+
+
+def check_state_dict_fits(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str) -> None:
+    """Raises ``CheckpointMismatchError`` naming the keys unless ``state`` fits ``model`` exactly."""
+    target = model.state_dict()
+    missing = sorted(set(target) - set(state))
+    unexpected = sorted(set(state) - set(target))
+    misshapen = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(target[k].shape)}'
+                 for k in target if k in state and hasattr(state[k], 'shape') and state[k].shape != target[k].shape]
+    if not (missing or unexpected or misshapen):
+        return
+    problems = []
+    if missing:
+        problems.append(f'missing in the checkpoint: {_summary(missing)}')
+    if unexpected:
+        problems.append(f'not in the model: {_summary(unexpected)}')
+    if misshapen:
+        problems.append(f'shape mismatch: {_summary(misshapen)}')
+    raise CheckpointMismatchError(f'checkpoint {source} does not fit the {type(model).__name__} of this config: '
+                                  + '; '.join(problems) + '. Was it trained with this config (size, variant, '
+                                  'number of classes)?')
+
+
+def _revised(state: Dict[str, torch.Tensor], revise_keys: List[Tuple[str, str]]) -> Dict[str, torch.Tensor]:
+    for pattern, replacement in revise_keys:
+        state = {re.sub(pattern, replacement, k): v for k, v in state.items()}
+    return state
+
+
+@RUNNERS.register_module()
+class SafeRunner(Runner):
+    """``Runner`` that loads strictly on all ranks and writes checkpoints atomically."""
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = True,
+                        revise_keys: list = [(r'^module.', '')]):  # noqa: B006  (mmengine's signature)
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if not isinstance(checkpoint, dict):
+            raise CheckpointMismatchError(f'checkpoint {filename} holds a {type(checkpoint).__name__}, '
+                                          'not a dict of weights')
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if strict:
+            target = model.module if isinstance(model, BaseTTAModel) else model
+            check_state_dict_fits(target, _revised(dict(checkpoint.get('state_dict', checkpoint)), revise_keys),
+                                  filename)
+        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}' + (' (strict)' if strict else ''))
+        return checkpoint
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        try:
+            super().resume(filename, *args, **kwargs)
+        except KeyError as err:
+            if err.args and err.args[0] in ('meta', 'epoch', 'iter', 'message_hub'):
+                raise CheckpointMismatchError(
+                    f'cannot resume from {filename}: it has no {err.args[0]!r} entry, so it is a weights-only file '
+                    'rather than a training checkpoint written by tools/train.py; start from it with '
+                    f'--cfg-options load_from={filename} instead') from err
+            raise
+
+    def build_train_loop(self, loop):
+        """mmengine's loop; an epoch without a single batch stops here, saying why (mmengine fails later
+        inside a parameter scheduler with ``epoch_length ... got 0``)."""
+        loop = super().build_train_loop(loop)
+        dataloader = getattr(loop, 'dataloader', None)
+        if isinstance(loop, EpochBasedTrainLoop) and dataloader is not None and len(dataloader) == 0:
+            samples, world = len(dataloader.dataset), self.world_size
+            raise ValueError(
+                f'an epoch has no batch: the training set has {samples} samples, {samples // world} per process over '
+                f'{world} process(es), fewer than train_dataloader.batch_size={dataloader.batch_size} (incomplete '
+                f'batches are dropped). Lower the batch size to at most {max(samples // world, 1)} or use more data')
+        return loop
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        local = '://' not in str(out_dir) and kwargs.get('backend_args') is None \
+            and (len(args) < 1 or args[0] is None) and kwargs.get('file_client_args') is None
+        if not local:
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        tmp_name = f'.{filename}{TMP_SUFFIX}'
+        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+        tmp, final = osp.join(out_dir, tmp_name), osp.join(out_dir, filename)
+        with open(tmp, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
