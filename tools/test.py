@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmedit_vit.datasets import PERTURBATIONS, check_data_roots  # noqa: E402
-from mmedit_vit.engine import adapt_to_device, load_run_config  # noqa: E402
+from mmedit_vit.engine import adapt_to_device, enable_tta, load_run_config  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,11 +46,6 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def _require(cfg: Config, key: str, flag: str) -> None:
-    if cfg.get(key) is None:
-        raise SystemExit(f'{flag} needs `{key}` in the config; this config has none')
 
 
 def enable_visualization(cfg: Config, show: bool, show_dir, wait_time: float) -> None:
@@ -87,10 +82,10 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
-        _require(cfg, 'tta_pipeline', '--tta')
-        _require(cfg, 'tta_model', '--tta')
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.model = dict(**cfg.tta_model, module=cfg.model)
+        try:
+            enable_tta(cfg)
+        except ValueError as err:
+            raise SystemExit(f'--tta: {err}')
     if args.perturb:
         kind, strength = PERTURBATIONS[args.perturb]
         step = dict(type='ImagePerturbation', kind=kind, strength=strength, seed=args.perturb_seed)

@@ -9,6 +9,8 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import MODELS
 from torch import nn
 
+from mmedit_vit.converters import is_hub_name
+
 # ImageNet statistics (DeiT / DeiT-III pretraining), used when a config has no data_preprocessor
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -64,21 +66,22 @@ def build_backbone(config, checkpoint: Optional[str] = None, missing_ok: Iterabl
                    random_init: bool = False) -> nn.Module:
     """Builds the config's backbone and loads weights the way ``init_cfg`` does.
 
-    ``checkpoint`` (any file ``init_cfg=dict(type='Pretrained')`` accepts: timm, DeiT-III, or this
-    project's classifier / segmentor / detector checkpoints) replaces the config's own; without it,
+    ``checkpoint`` (anything ``init_cfg=dict(type='Pretrained')`` accepts: timm, DeiT-III, or this
+    project's classifier / segmentor / detector checkpoints, or a hub name such as timm/<model>.<tag>)
+    replaces the config's own; without it,
     the config's ``Pretrained`` file is loaded, or ``random_init`` keeps the initialisation.
     """
     cfg = _as_config(config)
     bb = backbone_config(cfg)
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+        if not osp.isfile(checkpoint) and not is_hub_name(checkpoint):
+            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist (nor is it a timm/<model>.<tag> name)')
         bb['init_cfg'] = dict(type='Pretrained', checkpoint=checkpoint, missing_ok=list(missing_ok))
     elif random_init:
         bb['init_cfg'] = None
     else:
         pre = _pretrained(bb.get('init_cfg'))
-        if pre is not None and not osp.isfile(pre.get('checkpoint', '')):
+        if pre is not None and not osp.isfile(pre.get('checkpoint', '')) and not is_hub_name(pre.get('checkpoint')):
             raise FileNotFoundError(
                 f"the config's backbone starts from {pre.get('checkpoint')!r}, which does not exist; pass "
                 '--checkpoint PATH (a timm / DeiT-III file or one of this project\'s checkpoints) or --random-init')
