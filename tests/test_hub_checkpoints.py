@@ -108,13 +108,15 @@ def test_dinov2_registers_by_name(offline_cache):
 
 
 def test_a_name_missing_from_the_offline_cache_says_what_to_do(offline_cache):
-    with pytest.raises(FileNotFoundError, match=r"timm/deit3_base_patch16_224.fb_in1k.*HF_HUB_OFFLINE=1.*huggingface-cli"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"timm/deit3_base_patch16_224.fb_in1k.*HF_HUB_OFFLINE=1.*huggingface-cli"):
         load_pretrained(PlainViT(arch='base'), checkpoint='timm/deit3_base_patch16_224.fb_in1k')
 
 
 def test_configs_with_hub_names_pass_the_file_check():
     from mmengine.config import Config
-    cfg = Config(dict(model=dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='timm/deit3_small_patch16_224.fb_in1k')))))
+    init_cfg = dict(type='Pretrained', checkpoint='timm/deit3_small_patch16_224.fb_in1k')
+    cfg = Config(dict(model=dict(backbone=dict(init_cfg=init_cfg))))
     check_pretrained_files(cfg)  # no local file needed
     cfg.model.backbone.init_cfg.checkpoint = 'pretrain/missing.pth'
     with pytest.raises(FileNotFoundError, match='timm/<model>.<tag>'):

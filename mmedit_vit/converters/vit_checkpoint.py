@@ -51,7 +51,8 @@ def unwrap_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
             break
     state = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if not state:
-        raise CheckpointMismatchError(f'no tensors found in the checkpoint (top-level keys: {_summary(sorted(checkpoint))})')
+        raise CheckpointMismatchError(
+            f'no tensors found in the checkpoint (top-level keys: {_summary(sorted(checkpoint))})')
     if all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
     return state

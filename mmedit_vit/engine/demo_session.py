@@ -30,6 +30,14 @@ LOG_NAME = 'demo.log'
 SUMMARY_NAME = 'summary.json'
 
 
+def _plain(value):
+    """A metric as json can hold it (metrics come as numpy or torch scalars)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 class Phase:
     """Handle of the running phase: move its bar and set the text after it."""
 
@@ -109,7 +117,10 @@ class DemoSession:
 
     def _runner(self, cfg: Config, phase: Phase, name: str) -> Runner:
         cfg = copy.deepcopy(cfg)
-        cfg.experiment_name = name  # several runners in one process: distinct loggers and visualizers
+        # several runners in one process: distinct loggers and visualizers (each writes into its own work dir)
+        cfg.experiment_name = name
+        if cfg.get('visualizer') is not None:
+            cfg.visualizer.name = f'visualizer_{name}'
         runner = Runner.from_cfg(cfg)
         runner.register_hook(ProgressHook(phase.progress, phase.task))
         return runner
@@ -165,4 +176,5 @@ class DemoSession:
             print(text, flush=True)
         with open(osp.join(self.work_dir, SUMMARY_NAME), 'w') as f:
             json.dump(dict(title=self.title, heading=heading, minutes=round(self.seconds / 60, 2),
-                           rows={name: dict(metrics) for name, metrics in rows.items()}, files=files), f, indent=1)
+                           rows={name: {k: _plain(v) for k, v in metrics.items()} for name, metrics in rows.items()},
+                           files=files), f, indent=1)

@@ -2,7 +2,8 @@
 
 mmengine's logger, third-party warnings, pycocotools and data-loader workers all write to the process's
 standard output and error (file descriptors 1 and 2, which child processes inherit). Redirecting the
-descriptors, not only ``sys.stdout``, catches all of them; the caller gets a stream on the original terminal.
+descriptors, and ``sys.stdout`` / ``sys.stderr`` with them (they may have been replaced, e.g. by pytest),
+catches all of them; the caller gets a stream on the original terminal.
 """
 import contextlib
 import os
@@ -30,23 +31,26 @@ def quiet_output(log_file: str) -> Iterator[IO[str]]:
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(saved_out), 'w', buffering=1)
-    with open(log_file, 'a') as log:
+    python_streams = sys.stdout, sys.stderr
+    with open(log_file, 'a', buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log
+
+        def restore() -> None:
+            log.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            sys.stdout, sys.stderr = python_streams
+
         try:
             yield terminal
         except BaseException:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved_out, 1)
-            os.dup2(saved_err, 2)
+            restore()
             sys.stderr.write(f'--- the last lines of {log_file} ---\n{tail(log_file)}---\n')
             raise
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved_out, 1)
-            os.dup2(saved_err, 2)
+            restore()
             os.close(saved_out)
             os.close(saved_err)
             terminal.close()

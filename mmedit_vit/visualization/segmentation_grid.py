@@ -41,9 +41,11 @@ def draw_segmentation_grid(images: Sequence[np.ndarray], ground_truths: Sequence
     if len(palette) < len(class_names):
         raise ValueError(f'{len(class_names)} classes but {len(palette)} palette colours')
     present = sorted({int(c) for label in (*ground_truths, *predictions) for c in np.unique(label)} - {IGNORE_INDEX})
-    rows = len(images)
+    rows, columns = len(images), min(len(present), 5) or 1
     height, width = images[0].shape[:2]
-    fig, axes = plt.subplots(rows, 3, figsize=(3 * 2.6 * width / height, rows * 2.6 + 1.2), squeeze=False)
+    legend_height = 0.3 + 0.25 * -(-len(present) // columns)  # inches: one line per row of the legend
+    figure_height = rows * 2.6 + 0.4 + legend_height
+    fig, axes = plt.subplots(rows, 3, figsize=(3 * 2.6 * width / height, figure_height), squeeze=False)
     for row, (image, gt, pred) in enumerate(zip(images, ground_truths, predictions)):
         for col, picture in enumerate((image, overlay(image, gt, palette), overlay(image, pred, palette))):
             axes[row][col].imshow(picture)
@@ -52,8 +54,8 @@ def draw_segmentation_grid(images: Sequence[np.ndarray], ground_truths: Sequence
                 axes[row][col].set_title(COLUMNS[col])
     handles = [Patch(facecolor=np.asarray(palette[c]) / 255.0, edgecolor='black', label=class_names[c])
                for c in present]
-    fig.legend(handles=handles, loc='lower center', ncol=min(len(handles), 4) or 1, frameon=False)
-    fig.tight_layout(rect=(0, 1.0 / (rows * 2.6 + 1.2), 1, 1))
+    fig.legend(handles=handles, loc='lower center', ncol=columns, frameon=False)
+    fig.tight_layout(rect=(0, legend_height / figure_height, 1, 1))
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
     return [class_names[c] for c in present]
