@@ -68,7 +68,7 @@ def main(argv=None) -> dict:
     with DemoSession(title, work_dir, num_phases=6, verbose=args.verbose) as demo:
         with demo.phase('data') as phase:
             make_synthetic_ade20k(DATA_ROOT)
-            phase.info(osp.relpath(DATA_ROOT, ROOT) + ' (ADE20K layout)')
+            phase.info(osp.relpath(DATA_ROOT, ROOT) + ': 64 train / 16 val')
         cfg = load_run_config(CONFIG, work_dir, {
             'train_cfg.max_iters': args.iters, 'train_cfg.val_interval': args.iters,
             'default_hooks.checkpoint.interval': args.iters,

@@ -56,11 +56,11 @@ def main(argv=None) -> dict:
     if args.epochs is not None:
         cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
     epochs = cfg.train_cfg.max_epochs
-    title = f'EDIT-T classifier from scratch on 4 generated texture classes (chance: 25% top-1), {epochs} epochs'
+    title = f'EDIT-T classifier from scratch on 4 generated texture classes (chance: 25% top-1), {epochs} epoch{"s" if epochs > 1 else ""}'
     with DemoSession(title, work_dir, num_phases=6, verbose=args.verbose) as demo:
         with demo.phase('data') as phase:
             counts = make_synthetic_folder(DATA_ROOT)
-            phase.info(f'{osp.relpath(DATA_ROOT, ROOT)} ({counts["train"]} train / {counts["val"]} val images)')
+            phase.info(f'{osp.relpath(DATA_ROOT, ROOT)}: {counts["train"]} train / {counts["val"]} val')
 
         def shown(metrics: dict) -> str:
             return f'top-1 {metrics["accuracy/top1"]:.2f}'

@@ -23,8 +23,6 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from mmengine.config import DictAction  # noqa: E402
-
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')
 COLUMNS = {'coco/bbox_mAP': 'bbox mAP', 'coco/bbox_mAP_50': 'bbox mAP50', 'coco/segm_mAP': 'segm mAP',
            'coco/segm_mAP_50': 'segm mAP50'}
@@ -36,7 +34,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--epochs', type=int, help="training epochs (default: the config's)")
     parser.add_argument('--num-train', type=int, default=64, help='generated training images')
     parser.add_argument('--num-val', type=int, default=16, help='generated validation images')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='override config entries (as tools/train.py --cfg-options)')
     parser.add_argument('--verbose', action='store_true', help="print mmengine's full output instead of progress lines")
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
@@ -51,24 +50,28 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     from mmedit_vit.engine.demo_session import DemoSession
 
     work_dir = osp.abspath(args.work_dir)
-    cfg = load_run_config(CONFIG, work_dir, args.cfg_options)
-    if args.epochs is not None:
-        cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
-        cfg.default_hooks.checkpoint.interval = args.epochs
-    epochs = cfg.train_cfg.max_epochs
-    title = f'Mask R-CNN (EDIT ViT-T backbone) from scratch on generated COCO-format data, {epochs} epochs'
+    title = 'Mask R-CNN (EDIT ViT-T backbone) from scratch on generated COCO-format data'
     with DemoSession(title, work_dir, num_phases=4, verbose=args.verbose) as demo:
+        # mmengine is imported inside the session: its import-time warnings go to the log too
+        from mmengine.config import DictAction
+        options = argparse.Namespace()
+        DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, options, args.cfg_options)
+        cfg = load_run_config(CONFIG, work_dir, options.cfg_options)
+        if args.epochs is not None:
+            cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
+            cfg.default_hooks.checkpoint.interval = args.epochs
+        epochs = cfg.train_cfg.max_epochs
         with demo.phase('data') as phase:
             data_root = cfg.train_dataloader.dataset.data_root
             make_synthetic_coco(data_root, num_train=args.num_train, num_val=args.num_val)
-            phase.info(f'{data_root} (COCO layout, {args.num_train} train / {args.num_val} val images)')
+            phase.info(f'{data_root}: {args.num_train} train / {args.num_val} val')
 
         def shown(metrics: dict) -> str:
             return f'bbox mAP {metrics["coco/bbox_mAP"]:.3f}  segm mAP {metrics["coco/segm_mAP"]:.3f}'
 
         rows = {'untrained': demo.evaluate('untrained', cfg, None, shown)}
         checkpoint = demo.train(cfg)
-        rows[f'{epochs} epochs'] = demo.evaluate('trained', cfg, checkpoint, shown)
+        rows[f'{epochs} epoch{"s" if epochs > 1 else ""}'] = demo.evaluate('trained', cfg, checkpoint, shown)
         demo.summary(f'COCO metrics on the {args.num_val} generated validation images', COLUMNS, rows,
                      {'checkpoint': checkpoint, 'train logs': osp.join(work_dir, '<timestamp>')}, digits=3)
     return rows

@@ -82,7 +82,7 @@ class DemoSession:
             self.console = Console(file=sys.stdout)
         else:
             terminal = self._stack.enter_context(quiet_output(self.log_file))
-            width = None if terminal.isatty() else 110  # files and pipes: one line per phase, not wrapped at 80
+            width = None if terminal.isatty() else 120  # files and pipes: one line per phase, not wrapped at 80
             self.console = Console(file=terminal, width=width)
             self.console.print(f'{self.title}\nfull log: {self.log_file}')
         return self
@@ -102,7 +102,7 @@ class DemoSession:
         self._done += 1
         step = f'[{self._done}/{self.num_phases}]'
         progress = Progress(
-            TextColumn('{task.fields[step]} {task.description:<28}'), BarColumn(bar_width=24),
+            TextColumn('{task.fields[step]} {task.description:<26}'), BarColumn(bar_width=20),
             MofNCompleteColumn(), TimeElapsedColumn(), TextColumn('eta'), TimeRemainingColumn(),
             TextColumn('{task.fields[info]}'), console=self.console, disable=self.verbose,
             # what the run prints must reach the log file, not be drawn above the bar
