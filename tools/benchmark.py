@@ -31,9 +31,9 @@ from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS  # noqa
 from mmedit_vit.models.layers import Attention, Block  # noqa: E402
 
 
-def timm_reference(size: str) -> torch.nn.Module:
+def timm_reference(size: str, img_size: int = 224) -> torch.nn.Module:
     s = ARCH_SETTINGS[size]
-    return VisionTransformer(embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
+    return VisionTransformer(img_size=img_size, embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
                              no_embed_class=True, init_values=1e-6, num_classes=0)
 
 
@@ -42,13 +42,13 @@ EDIT_USES = {'edit, dense (no decoder)': dict(out_cls_token=False),
              'edit, classification (decoder)': dict(out_cls_token=True)}
 
 
-def benchmarked_models(size: str) -> Dict[str, Tuple[torch.nn.Module, bool]]:
+def benchmarked_models(size: str, img_size: int = 224) -> Dict[str, Tuple[torch.nn.Module, bool]]:
     """Row name -> (model, is timm's): timm's ViT, every backbone variant, EDIT once per use."""
-    models = {'timm ViT': (timm_reference(size), True)}
+    models = {'timm ViT': (timm_reference(size, img_size), True)}
     for name, cfg in BACKBONE_VARIANTS.items():
         uses = EDIT_USES if cfg['type'] == 'EDITViT' else {name: {}}
         for row, options in uses.items():
-            models[row] = (MODELS.build(dict(cfg, arch=size, **options)), False)
+            models[row] = (MODELS.build(dict(cfg, arch=size, img_size=img_size, **options)), False)
     return models
 
 
@@ -89,7 +89,7 @@ def measure(step: Callable[[], None], device: torch.device) -> float:
 
 
 def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) -> List[dict]:
-    models = benchmarked_models(size)
+    models = benchmarked_models(size, args.img_size)
     x = torch.randn(args.batch, 3, args.img_size, args.img_size, device=device)
     steps, memory = {}, {}
     for name, (model, is_timm) in models.items():
