@@ -38,6 +38,12 @@ def _plain(value):
         return str(value)
 
 
+def _shown_path(path: str) -> str:
+    """``path`` relative to the current folder when it lies inside it (shorter lines), else as given."""
+    relative = osp.relpath(path)
+    return path if relative.startswith('..') else relative
+
+
 class Phase:
     """Handle of the running phase: move its bar and set the text after it."""
 
@@ -80,11 +86,12 @@ class DemoSession:
         self._start = time.time()
         if self.verbose:
             self.console = Console(file=sys.stdout)
+            print(self.title, flush=True)
         else:
             terminal = self._stack.enter_context(quiet_output(self.log_file))
             width = None if terminal.isatty() else 120  # files and pipes: one line per phase, not wrapped at 80
             self.console = Console(file=terminal, width=width)
-            self.console.print(f'{self.title}\nfull log: {self.log_file}')
+            self.console.print(f'{self.title}\nfull log: {self.log_file}', highlight=False, markup=False)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -160,7 +167,8 @@ class DemoSession:
             missing = [key for key in columns if key not in metrics]
             if missing:
                 raise KeyError(f'row {name!r} has no metric {missing}; it has {sorted(metrics)}')
-        files = dict(files, **{'full log': self.log_file, 'summary': osp.join(self.work_dir, SUMMARY_NAME)})
+        files = dict(files, **({} if self.verbose else {'full log': self.log_file}))
+        files['summary'] = osp.join(self.work_dir, SUMMARY_NAME)
         width = max(len(name) for name in rows)
         lines = ['', f'{heading} ({self.seconds / 60:.1f} min)',
                  f'{"":<{width}}' + ''.join(f' {header:>{max(8, len(header))}}' for header in columns.values())]
@@ -168,7 +176,7 @@ class DemoSession:
             lines.append(f'{name:<{width}}' + ''.join(
                 f' {metrics[key]:>{max(8, len(header))}.{digits}f}' for key, header in columns.items()))
         lines.append('')
-        lines += [f'{label:<12} {path}' for label, path in files.items()]
+        lines += [f'{label:<12} {_shown_path(path)}' for label, path in files.items()]
         text = '\n'.join(lines)
         if self.console is not None and not self.verbose:
             self.console.print(text, highlight=False, markup=False)
