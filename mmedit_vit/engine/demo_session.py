@@ -91,7 +91,7 @@ class DemoSession:
             terminal = self._stack.enter_context(quiet_output(self.log_file))
             width = None if terminal.isatty() else 120  # files and pipes: one line per phase, not wrapped at 80
             self.console = Console(file=terminal, width=width)
-            self.console.print(f'{self.title}\nfull log: {self.log_file}', highlight=False, markup=False)
+            self.console.print(f'{self.title}\nfull log: {_shown_path(self.log_file)}', highlight=False, markup=False)
         return self
 
     def __exit__(self, *exc) -> None:
