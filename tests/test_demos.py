@@ -139,7 +139,7 @@ def test_segmentation_demo_is_quiet_and_summarised(tmp_path):
     check_quiet(proc, log, phases=6)
     assert list(summary['rows']) == ['untrained', '2 iterations, single-scale', '2 iterations, multi-scale + flip']
     assert osp.isfile(summary['files']['predictions']) and osp.isfile(summary['files']['checkpoint'])
-    assert 'Iter(train) [2/2]' in log
+    assert 'Saving checkpoint at 2 iterations' in log
 
 
 @pytest.mark.slow
@@ -147,8 +147,8 @@ def test_detection_demo_is_quiet_and_summarised(tmp_path):
     proc, summary, log = run_demo('demo_detection.py', ['--epochs', '1', '--num-train', '8', '--num-val', '4'],
                                   tmp_path)
     check_quiet(proc, log, phases=4)
-    assert list(summary['rows']) == ['untrained', '1 epochs']
-    assert 0.0 <= summary['rows']['1 epochs']['coco/bbox_mAP'] <= 1.0
+    assert list(summary['rows']) == ['untrained', '1 epoch']
+    assert 0.0 <= summary['rows']['1 epoch']['coco/bbox_mAP'] <= 1.0
 
 
 @pytest.mark.slow
