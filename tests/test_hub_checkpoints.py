@@ -52,18 +52,15 @@ def patch_tokens(model, x, is_timm: bool) -> torch.Tensor:
         return model(x)[-1].flatten(2).transpose(1, 2)
 
 
-def test_names_are_told_from_files(tmp_path):
+def test_names_are_told_from_files(tmp_path, monkeypatch):
     assert is_hub_name('timm/deit3_small_patch16_224.fb_in1k')
     assert is_hub_name('hf-hub:facebook/some-vit@main')
     assert not is_hub_name('pretrain/cls_edit_s_in1k.pth')
     local = tmp_path / 'timm' / 'x.pth'
     local.parent.mkdir()
     local.write_bytes(b'')
-    os.chdir(tmp_path)
-    try:
-        assert not is_hub_name('timm/x.pth')  # a local file of that name wins
-    finally:
-        os.chdir(ROOT)
+    monkeypatch.chdir(tmp_path)
+    assert not is_hub_name('timm/x.pth')  # a local file of that name wins
 
 
 def test_timm_names_map_to_timm_repositories():
