@@ -56,7 +56,8 @@ def main(argv=None) -> dict:
     if args.epochs is not None:
         cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
     epochs = cfg.train_cfg.max_epochs
-    title = f'EDIT-T classifier from scratch on 4 generated texture classes (chance: 25% top-1), {epochs} epoch{"s" if epochs > 1 else ""}'
+    title = (f'EDIT-T classifier from scratch on 4 generated texture classes (chance: 25% top-1), '
+             f'{epochs} epoch{"s" if epochs > 1 else ""}')
     with DemoSession(title, work_dir, num_phases=6, verbose=args.verbose) as demo:
         with demo.phase('data') as phase:
             counts = make_synthetic_folder(DATA_ROOT)
