@@ -21,21 +21,25 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmedit_vit', 'mmedit_vit.*']),
     python_requires='>=3.10',
-    # The tested pin set; requirements/constraints.txt holds the same pins for pip -c.
+    license='Apache-2.0',
+    # Compatible ranges; the tested pin set is requirements/constraints.txt (tools/setup_env.sh installs with it).
     install_requires=[
-        'torch==2.11.0',
-        'torchvision==0.26.0',
-        'mmengine==0.10.7',
-        'mmcv==2.1.0',
-        'mmsegmentation==1.2.2',
-        'mmdet==3.3.0',
-        'timm==1.0.31',
+        'torch>=2.6',  # weights-only checkpoint loading with (callable, name) allow-list entries
+        'torchvision>=0.21',
+        'mmengine>=0.10.4,<1.0',
+        'mmcv>=2.0.0,<2.2.0',  # mmdet 3.3 refuses mmcv 2.2
+        'mmsegmentation>=1.2.0,<1.3',
+        'mmdet>=3.3.0,<3.4',
+        'timm>=1.0.15',
+        'huggingface_hub>=0.23',  # checkpoints by hub name (timm/<model>.<tag>)
+        'safetensors>=0.4',
         'numpy>=1.26,<2.5',
+        'rich>=13',  # the demos' progress bars
         'ftfy',  # imported by mmseg, not declared by it
         'regex',  # imported by mmseg, not declared by it
         'pycocotools',  # mmdet's COCO metric
         'matplotlib',
         'pillow',
     ],
-    extras_require={'dev': ['pytest']},
+    extras_require={'dev': ['pytest', 'ruff>=0.6', 'pre-commit']},
 )

@@ -25,6 +25,12 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+def slow_except(values, keep) -> list:
+    """The cases of an all-configs loop: those in ``keep`` stay in the fast tier, the rest are marked slow."""
+    keep = list(keep)
+    return [pytest.param(v, marks=() if v in keep else pytest.mark.slow) for v in values]
+
+
 def perturb_(module: torch.nn.Module, scale: float = 0.1, weights: bool = False) -> torch.nn.Module:
     """Adds noise to biases, LayerScale, norms and tokens (and matrices with ``weights``) so that none
     of them is at its trivial init."""

@@ -23,6 +23,7 @@ from mmedit_vit.apis import robustness
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
 
+pytestmark = pytest.mark.slow  # every test reads one training run (the module fixture)
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
 
 

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import DATASETS, MODELS
 
-from conftest import ROOT, perturb_
+from conftest import ROOT, perturb_, slow_except
 from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.apis import DatasetNotFoundError, check_data_roots
 from mmedit_vit.datasets import make_synthetic_coco
@@ -191,7 +191,7 @@ def test_missing_coco_stops_with_a_clear_message(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------- configs
-@pytest.mark.parametrize('key', sorted(CONFIG_1X))
+@pytest.mark.parametrize('key', slow_except(sorted(CONFIG_1X), keep=[('edit', 't')]))
 def test_config_follows_the_cb_paper_protocol(key):
     variant, size = key
     cfg = load_config(CONFIG_1X[key])
@@ -224,7 +224,7 @@ def test_config_follows_the_cb_paper_protocol(key):
     assert three.train_cfg.max_epochs == 36 and three.param_scheduler[1].milestones == [27, 33]
 
 
-@pytest.mark.parametrize('size', sorted(SIZES))
+@pytest.mark.parametrize('size', slow_except(sorted(SIZES), keep=['t']))
 def test_full_size_detectors_build(size):
     """Each variant's real detector at this size: the backbone is the classification backbone."""
     with torch.device('meta'):
@@ -251,7 +251,7 @@ def test_full_size_detectors_build(size):
 
 
 # ------------------------------------------------------------------------------ train and inference
-@pytest.mark.parametrize('key', sorted(CONFIG_1X), ids=lambda k: '_'.join(k))
+@pytest.mark.parametrize('key', slow_except(sorted(CONFIG_1X), keep=[('edit', 't')]), ids=lambda k: '_'.join(k))
 def test_one_training_iteration_and_inference(key, coco_root):
     cfg = shrink(load_config(CONFIG_1X[key]))
     model = build_detector(cfg)
@@ -364,6 +364,7 @@ def test_backbone_start_rejects_a_different_variant(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ runner, demo
+@pytest.mark.slow
 def test_demo_config_trains_and_evaluates_through_the_runner(coco_root, tmp_path):
     cfg = shrink(load_config(DEMO_CONFIG))
     assert cfg.model.backbone.init_cfg is None and cfg.model.backbone.type == 'EDITViT'

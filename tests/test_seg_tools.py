@@ -51,6 +51,7 @@ def untrained_checkpoint(path: str) -> str:
     return path
 
 
+@pytest.mark.slow
 def test_short_demo_training_learns(trained, data_root, tmp_path):
     work_dir, checkpoint = trained
     test = ['tools/test.py', DEMO_CONFIG]
@@ -64,6 +65,7 @@ def test_short_demo_training_learns(trained, data_root, tmp_path):
     assert single['mIoU'] > floor['mIoU'] + 25.0
 
 
+@pytest.mark.slow
 def test_tta_and_show_dir(trained, data_root, tmp_path):
     _, checkpoint = trained
     out = str(tmp_path / 'tta')
@@ -74,6 +76,7 @@ def test_tta_and_show_dir(trained, data_root, tmp_path):
     assert len(drawn) == 8
 
 
+@pytest.mark.slow
 def test_perturbed_evaluation_is_reproducible(trained, data_root, tmp_path):
     _, checkpoint = trained
     results = []
@@ -86,6 +89,7 @@ def test_perturbed_evaluation_is_reproducible(trained, data_root, tmp_path):
     assert results[0] != results[2]
 
 
+@pytest.mark.slow
 def test_resume_continues_with_the_same_loss(data_root, tmp_path):
     options = data_options(data_root) + [
         'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2', 'train_cfg.val_interval=100',
@@ -104,6 +108,7 @@ def test_resume_continues_with_the_same_loss(data_root, tmp_path):
         assert resumed[it] == pytest.approx(reference[it], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_two_process_torchrun_on_cpu(data_root, tmp_path):
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

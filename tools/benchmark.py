@@ -3,9 +3,12 @@
     python tools/benchmark.py [--sizes tiny small base] [--batch 8] [--reps 7] [--device cpu|cuda]
                               [--dtype float32|bfloat16] [--threads N] [--block-study] [--out DIR]
 
-One forward + backward pass at 224x224 per measurement. Models are run interleaved (one of each per
-repetition, in rotating order); times are medians over repetitions and each ratio is the median of the
-per-repetition ratios, so both sides of a ratio are measured under the same conditions.
+One forward + backward pass at 224x224 per measurement. EDIT is measured both ways it is used: for
+classification its decoder refines [CLS] after every block (``out_cls_token=True``, the loss reads the
+map and the decoder's [CLS]); for dense prediction nothing reads [CLS], so the decoder does not run.
+Models are run interleaved (one of each per repetition, in rotating order); times are medians over
+repetitions and each ratio is the median of the per-repetition ratios, so both sides of a ratio are
+measured under the same conditions.
 Memory: peak allocated memory on CUDA; on the CPU, the bytes autograd saves for the backward pass
 (activations), which is what grows with the model's token count and width.
 """
@@ -28,16 +31,36 @@ from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS  # noqa
 from mmedit_vit.models.layers import Attention, Block  # noqa: E402
 
 
-def timm_reference(size: str) -> torch.nn.Module:
+def timm_reference(size: str, img_size: int = 224) -> torch.nn.Module:
     s = ARCH_SETTINGS[size]
-    return VisionTransformer(embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
+    return VisionTransformer(img_size=img_size, embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
                              no_embed_class=True, init_values=1e-6, num_classes=0)
+
+
+# EDIT's two uses: the name of each row and the backbone options that make it
+EDIT_USES = {'edit, dense (no decoder)': dict(out_cls_token=False),
+             'edit, classification (decoder)': dict(out_cls_token=True)}
+
+
+def benchmarked_models(size: str, img_size: int = 224) -> Dict[str, Tuple[torch.nn.Module, bool]]:
+    """Row name -> (model, is timm's): timm's ViT, every backbone variant, EDIT once per use."""
+    models = {'timm ViT': (timm_reference(size, img_size), True)}
+    for name, cfg in BACKBONE_VARIANTS.items():
+        uses = EDIT_USES if cfg['type'] == 'EDITViT' else {name: {}}
+        for row, options in uses.items():
+            models[row] = (MODELS.build(dict(cfg, arch=size, img_size=img_size, **options)), False)
+    return models
 
 
 def step_fn(model: torch.nn.Module, x: torch.Tensor, is_timm: bool) -> Callable[[], None]:
     def step() -> None:
-        out = model.forward_features(x) if is_timm else model(x)[-1]
-        out.float().mean().backward()
+        if is_timm:
+            loss = model.forward_features(x).float().mean()
+        else:
+            out = model(x)[-1]
+            # (map, cls) with out_cls_token: the loss reads both, as a classifier's would read cls
+            loss = sum(t.float().mean() for t in out) if isinstance(out, tuple) else out.float().mean()
+        loss.backward()
     return step
 
 
@@ -66,9 +89,7 @@ def measure(step: Callable[[], None], device: torch.device) -> float:
 
 
 def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) -> List[dict]:
-    models = {'timm ViT': (timm_reference(size), True)}
-    for name, cfg in BACKBONE_VARIANTS.items():
-        models[name] = (MODELS.build(dict(cfg, arch=size)), False)
+    models = benchmarked_models(size, args.img_size)
     x = torch.randn(args.batch, 3, args.img_size, args.img_size, device=device)
     steps, memory = {}, {}
     for name, (model, is_timm) in models.items():
@@ -160,7 +181,8 @@ def main() -> None:
         raise SystemExit('--device cuda given but no CUDA device is available')
     torch.manual_seed(0)
 
-    hardware = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    hardware = (torch.cuda.get_device_name(device) if device.type == 'cuda'
+                else f'CPU, {torch.get_num_threads()} threads')
     mem_label = 'peak MiB' if device.type == 'cuda' else 'saved act. MiB'
     lines = [f'forward+backward, batch {args.batch}, {args.img_size}x{args.img_size}, {args.dtype}, {hardware}, '
              f'median of {args.reps}', '',

@@ -3,6 +3,9 @@
     python tools/convert_timm.py SRC DST [--type PlainViT] [--arch small] [--img-size 224]
                                  [--cfg-options layer_scale_init=None] [--missing-ok decoder]
 
+SRC is a file or a hub name resolved as timm does (Hugging Face hub and its cache; HF_HUB_OFFLINE=1 works
+with a filled cache): timm/deit3_small_patch16_224.fb_in1k, timm/vit_small_patch14_reg4_dinov2.lvd142m, ...
+
 The backbone is built (width inferred from the checkpoint unless --arch is given; patch size and
 register count likewise), the checkpoint is converted and loaded strictly, and DST holds
 ``{'state_dict': ..., 'meta': ...}`` that ``init_cfg=dict(type='Pretrained', checkpoint=DST)`` loads
@@ -19,9 +22,14 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import MODELS  # noqa: E402
 
 import mmedit_vit  # noqa: E402,F401
-from mmedit_vit.converters import CheckpointMismatchError, convert_vit_state_dict, unwrap_state_dict  # noqa: E402
+from mmedit_vit.converters import (  # noqa: E402
+    CheckpointMismatchError,
+    convert_vit_state_dict,
+    is_hub_name,
+    read_checkpoint,
+    unwrap_state_dict,
+)
 from mmedit_vit.models.backbones import ARCH_SETTINGS  # noqa: E402
-from mmedit_vit.utils import load_checkpoint_file  # noqa: E402
 
 
 def infer_backbone_cfg(state: dict, args: argparse.Namespace) -> dict:
@@ -47,7 +55,7 @@ def infer_backbone_cfg(state: dict, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('src')
+    parser.add_argument('src', help='checkpoint file, or a hub name such as timm/deit3_small_patch16_224.fb_in1k')
     parser.add_argument('dst')
     parser.add_argument('--type', default='PlainViT', help='registered backbone: PlainViT, GatedViT, CBViT, EDITViT')
     parser.add_argument('--arch', default=None, help='tiny | small | base (default: inferred from the width)')
@@ -57,7 +65,10 @@ def main() -> None:
                         help="model keys allowed to be absent (new modules keep their initialisation), e.g. decoder")
     args = parser.parse_args()
 
-    state = unwrap_state_dict(load_checkpoint_file(args.src))
+    try:
+        state = unwrap_state_dict(read_checkpoint(args.src))
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(str(error))
     prefixed = any(k.startswith('backbone.') for k in state)
     cfg = infer_backbone_cfg({k.removeprefix('backbone.'): v for k, v in state.items()} if prefixed else state, args)
     model = MODELS.build(cfg)
@@ -67,8 +78,8 @@ def main() -> None:
         raise SystemExit(f'{args.src}: {error}')
     model.load_state_dict(conversion.state_dict, strict=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save({'state_dict': model.state_dict(), 'meta': {'backbone': cfg, 'source': os.path.basename(args.src)}},
-               args.dst)
+    source = args.src if is_hub_name(args.src) else os.path.basename(args.src)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'backbone': cfg, 'source': source}}, args.dst)
     print(f'{args.src} -> {args.dst} as {cfg}')
     for note in conversion.notes:
         print(f'  - {note}')

@@ -2,114 +2,94 @@
 
 1. writes a small ADE20K-format dataset to data/synthetic_ade20k (mmseg's ADE20KDataset reads it);
 2. evaluates the untrained Segmenter-T (EDIT backbone) to have a floor;
-3. trains it with `tools/train.py configs/demo/segmenter_edit_t_synthetic_ade20k.py`;
-4. evaluates single-scale and multi-scale + flip (`tools/test.py ... --tta`);
-5. draws predictions over validation images into work_dirs/<demo>/predictions.png.
+3. trains configs/demo/segmenter_edit_t_synthetic_ade20k.py (what `tools/train.py CONFIG` runs);
+4. evaluates single-scale and multi-scale + flip (what `tools/test.py CONFIG CKPT [--tta]` runs);
+5. draws image | ground truth | prediction rows into work_dirs/<demo>/predictions.png.
 
-    python tools/demo.py [--work-dir work_dirs/demo_segmenter_edit_t] [--iters 200]
+One line per phase on the terminal; mmengine's full output goes to <work_dir>/demo.log (--verbose prints it).
+
+    python tools/demo.py [--work-dir work_dirs/demo_segmenter_edit_t] [--iters 200] [--verbose]
 """
 import argparse
+import copy
 import glob
-import os
 import os.path as osp
-import subprocess
 import sys
-import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from mmedit_vit.utils.run_logs import latest_test_metrics  # noqa: E402
 
-CONFIG = 'configs/demo/segmenter_edit_t_synthetic_ade20k.py'
-DATA_ROOT = 'data/synthetic_ade20k'
-
-
-def run(cmd: list) -> None:
-    print('\n$ ' + ' '.join(cmd), flush=True)
-    subprocess.run([sys.executable] + cmd, cwd=ROOT, check=True)
+CONFIG = osp.join(ROOT, 'configs', 'demo', 'segmenter_edit_t_synthetic_ade20k.py')
+DATA_ROOT = osp.join(ROOT, 'data', 'synthetic_ade20k')
+COLUMNS = {'mIoU': 'mIoU', 'mAcc': 'mAcc', 'aAcc': 'aAcc'}
 
 
-def save_untrained(cfg_path: str, out: str) -> None:
-    """The model as training starts (config init, seed 0), saved as a checkpoint to evaluate."""
-    import torch
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-
-    import mmedit_vit  # noqa: F401
-    cfg = Config.fromfile(osp.join(ROOT, cfg_path))
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(note='untrained')), out)
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo_segmenter_edit_t'))
+    parser.add_argument('--iters', type=int, default=200, help='training iterations')
+    parser.add_argument('--num-images', type=int, default=4, help='validation images drawn in predictions.png')
+    parser.add_argument('--verbose', action='store_true', help="print mmengine's full output instead of progress lines")
+    args = parser.parse_args(argv)
+    if args.iters < 1:
+        parser.error(f'--iters {args.iters}: train at least one iteration')
+    return args
 
 
-def draw_predictions(cfg_path: str, checkpoint: str, out_file: str, num_images: int = 4) -> None:
-    """Rows of image | ground truth | prediction for the first validation images, in one PNG."""
+def draw_predictions(cfg_path: str, checkpoint: str, out_file: str, num_images: int, phase) -> list:
+    """Rows of image | ground truth | prediction for the first validation images; returns the legend's classes."""
     import mmcv
     import numpy as np
-    import torch
-    from mmengine.structures import PixelData
     from mmseg.apis import inference_model, init_model
-    from mmseg.structures import SegDataSample
-    from mmseg.visualization import SegLocalVisualizer
 
-    import mmedit_vit  # noqa: F401
-    model = init_model(osp.join(ROOT, cfg_path), checkpoint, device='cpu')
-    vis = SegLocalVisualizer(name='demo_overlay', alpha=0.6)
-    vis.dataset_meta = model.dataset_meta
-    rows = []
-    images = sorted(glob.glob(osp.join(ROOT, DATA_ROOT, 'images', 'validation', '*.jpg')))[:num_images]
-    for path in images:
-        img = mmcv.imread(path, channel_order='rgb')
+    from mmedit_vit.visualization import draw_segmentation_grid
+    model = init_model(cfg_path, checkpoint, device='cpu')
+    images, truths, predictions = [], [], []
+    for path in sorted(glob.glob(osp.join(DATA_ROOT, 'images', 'validation', '*.jpg')))[:num_images]:
+        images.append(mmcv.imread(path, channel_order='rgb'))
         label = mmcv.imread(path.replace('images', 'annotations').replace('.jpg', '.png'), flag='unchanged')
         reduced = label.astype(np.int64) - 1  # reduce_zero_label: 0 ("other") -> 255, k -> k - 1
         reduced[reduced < 0] = 255
-        gt = SegDataSample(gt_sem_seg=PixelData(data=torch.from_numpy(reduced)[None]))
-        vis.add_datasample('gt', img, gt, draw_pred=False, with_labels=False)
-        with_gt = vis.get_image()
-        vis.add_datasample('pred', img, inference_model(model, path), draw_gt=False, with_labels=False)
-        rows.append(np.concatenate([img, with_gt, vis.get_image()], axis=1))
-    mmcv.imwrite(mmcv.rgb2bgr(np.concatenate(rows, axis=0)), out_file)
+        truths.append(reduced)
+        predictions.append(inference_model(model, path).pred_sem_seg.data[0].numpy())
+        phase.advance()
+    meta = model.dataset_meta
+    return draw_segmentation_grid(images, truths, predictions, meta['classes'], meta['palette'], out_file)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--work-dir', default='work_dirs/demo_segmenter_edit_t')
-    parser.add_argument('--iters', type=int, default=200, help='training iterations')
-    args = parser.parse_args()
-    start = time.time()
-    wd = args.work_dir
-
+def main(argv=None) -> dict:
+    args = parse_args(argv)
     from mmedit_vit.datasets import make_synthetic_ade20k
-    make_synthetic_ade20k(osp.join(ROOT, DATA_ROOT))
-    print(f'data: {DATA_ROOT} (ADE20K layout, generated)')
+    from mmedit_vit.apis import enable_tta, load_run_config
+    from mmedit_vit.apis.demo_session import DemoSession
 
-    untrained = osp.join(ROOT, wd, 'untrained.pth')
-    save_untrained(CONFIG, untrained)
-    run(['tools/test.py', CONFIG, untrained, '--work-dir', f'{wd}/test_untrained'])
-    floor = latest_test_metrics(osp.join(ROOT, f'{wd}/test_untrained'))
+    work_dir = osp.abspath(args.work_dir)
+    title = f'Segmenter-T (EDIT backbone) on generated ADE20K-format data, {args.iters} iterations on this machine'
+    with DemoSession(title, work_dir, num_phases=6, verbose=args.verbose) as demo:
+        with demo.phase('data') as phase:
+            make_synthetic_ade20k(DATA_ROOT)
+            phase.info(osp.relpath(DATA_ROOT, ROOT) + ': 64 train / 16 val')
+        cfg = load_run_config(CONFIG, work_dir, {
+            'train_cfg.max_iters': args.iters, 'train_cfg.val_interval': args.iters,
+            'default_hooks.checkpoint.interval': args.iters,
+            **{f'{split}.dataset.data_root': DATA_ROOT for split in ('train_dataloader', 'val_dataloader',
+                                                                       'test_dataloader')}})
 
-    iters = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
-             f'default_hooks.checkpoint.interval={args.iters}']
-    run(['tools/train.py', CONFIG, '--work-dir', wd, '--cfg-options'] + iters)
-    checkpoint = osp.join(ROOT, wd, f'iter_{args.iters}.pth')
-    run(['tools/test.py', CONFIG, checkpoint, '--work-dir', f'{wd}/test_single_scale'])
-    single = latest_test_metrics(osp.join(ROOT, f'{wd}/test_single_scale'))
-    run(['tools/test.py', CONFIG, checkpoint, '--tta', '--work-dir', f'{wd}/test_multi_scale'])
-    multi = latest_test_metrics(osp.join(ROOT, f'{wd}/test_multi_scale'))
+        def shown(metrics: dict) -> str:
+            return f'mIoU {metrics["mIoU"]:.2f}'
 
-    overlay = osp.join(ROOT, wd, 'predictions.png')
-    draw_predictions(CONFIG, checkpoint, overlay)
-
-    print(f'\n{"model":<34} {"mIoU":>6} {"mAcc":>6} {"aAcc":>6}')
-    for name, m in (('untrained', floor), (f'trained {args.iters} iters, single-scale', single),
-                    (f'trained {args.iters} iters, multi-scale + flip', multi)):
-        print(f'{name:<34} {m["mIoU"]:>6.2f} {m["mAcc"]:>6.2f} {m["aAcc"]:>6.2f}')
-    print(f'\ncheckpoint  {osp.relpath(checkpoint, ROOT)}\npredictions {osp.relpath(overlay, ROOT)}'
-          f'\nlogs        {wd}/<timestamp>/\ntotal {time.time() - start:.0f} s')
+        rows = {'untrained': demo.evaluate('untrained', cfg, None, shown)}
+        checkpoint = demo.train(cfg)
+        rows[f'{args.iters} iterations, single-scale'] = demo.evaluate('single-scale', cfg, checkpoint, shown)
+        rows[f'{args.iters} iterations, multi-scale + flip'] = demo.evaluate(
+            'multi-scale', enable_tta(copy.deepcopy(cfg)), checkpoint, shown)
+        picture = osp.join(work_dir, 'predictions.png')
+        with demo.phase('draw predictions', total=args.num_images) as phase:
+            classes = draw_predictions(CONFIG, checkpoint, picture, args.num_images, phase)
+            phase.info(f'{len(classes)} classes in the legend')
+        files = {'checkpoint': checkpoint, 'predictions': picture, 'train logs': osp.join(work_dir, '<timestamp>')}
+        demo.summary('ADE20K-format validation set (16 generated scenes)', COLUMNS, rows, files)
+    return rows
 
 
 if __name__ == '__main__':

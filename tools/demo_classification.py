@@ -2,65 +2,85 @@
 
 1. writes a 4-class ImageNet-style folder dataset to data/synthetic_cls (48 px stripe textures);
 2. trains EDIT-T with the DeiT-III recipe (LAMB, 3-Augment, Mixup/CutMix, BCE, repeated augmentation):
-   `tools/train.py configs/demo/cls_edit_t_synthetic.py`;
-3. evaluates top-1/top-5 clean, with the centre occluded (`--occlusion`) and under FGSM (`--fgsm`);
-4. shows that the checkpoint initialises a segmentation/detection backbone strictly.
+   configs/demo/cls_edit_t_synthetic.py (what `tools/train.py CONFIG` runs);
+3. evaluates top-1/top-5 clean, with the centre occluded and under FGSM
+   (what `tools/test.py CONFIG CKPT [--occlusion] [--fgsm EPS]` runs);
+4. loads the checkpoint strictly into a segmentation/detection backbone.
 
-    python tools/demo_classification.py [--work-dir work_dirs/demo_cls_edit_t] [--fgsm-eps 0.0157]
+One line per phase on the terminal; mmengine's full output goes to <work_dir>/demo.log (--verbose prints it).
+
+    python tools/demo_classification.py [--work-dir work_dirs/demo_cls_edit_t] [--fgsm-eps 0.0157] [--verbose]
 """
 import argparse
-import json
+import copy
 import os
 import os.path as osp
-import subprocess
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from mmedit_vit.utils.run_logs import latest_test_metrics  # noqa: E402
 
-CONFIG = 'configs/demo/cls_edit_t_synthetic.py'
-DATA_ROOT = 'data/synthetic_cls'
-
-
-def run(cmd: list) -> None:
-    print('\n$ ' + ' '.join(cmd), flush=True)
-    # one thread: the 48-px EDIT-T steps are too small to gain from more, and lose much on busy cores
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
-    subprocess.run([sys.executable] + cmd, cwd=ROOT, check=True, env=env)
+CONFIG = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
+DATA_ROOT = osp.join(ROOT, 'data', 'synthetic_cls')
+COLUMNS = {'accuracy/top1': 'top-1', 'accuracy/top5': 'top-5'}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo_cls_edit_t')
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo_cls_edit_t'))
+    parser.add_argument('--epochs', type=int, help="training epochs (default: the config's)")
     parser.add_argument('--fgsm-eps', type=float, default=4 / 255, help='FGSM step on the 0-1 pixel scale')
-    args = parser.parse_args()
+    parser.add_argument('--verbose', action='store_true', help="print mmengine's full output instead of progress lines")
+    args = parser.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f'--epochs {args.epochs}: train at least one epoch')
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    import torch
+    from mmengine.registry import MODELS
 
     from mmedit_vit.converters import load_pretrained
     from mmedit_vit.datasets import make_synthetic_folder
-    from mmengine.registry import MODELS
+    from mmedit_vit.apis import load_run_config, robustness
+    from mmedit_vit.apis.demo_session import DemoSession
 
-    counts = make_synthetic_folder(osp.join(ROOT, DATA_ROOT))
-    print(f'synthetic folders: {counts} images in {DATA_ROOT}/{{train,val}}')
-    run(['tools/train.py', CONFIG, '--work-dir', args.work_dir])
-    checkpoint = osp.join(args.work_dir, 'epoch_8.pth')
-    results = {}
-    for name, flags in (('clean', []), ('occlusion (centre half)', ['--occlusion']),
-                        (f'FGSM eps={args.fgsm_eps:.4f}', ['--fgsm', str(args.fgsm_eps)])):
-        test_dir = osp.join(args.work_dir, 'test_' + name.split()[0].lower())
-        run(['tools/test.py', CONFIG, checkpoint, '--work-dir', test_dir] + flags)
-        results[name] = latest_test_metrics(osp.join(ROOT, test_dir))
+    if 'OMP_NUM_THREADS' not in os.environ:
+        torch.set_num_threads(1)  # the 48-px EDIT-T steps are too small to gain from more, and lose much on busy cores
+    work_dir = osp.abspath(args.work_dir)
+    cfg = load_run_config(CONFIG, work_dir, {'train_dataloader.dataset.data_root': DATA_ROOT,
+                                             'val_dataloader.dataset.data_root': DATA_ROOT,
+                                             'test_dataloader.dataset.data_root': DATA_ROOT})
+    if args.epochs is not None:
+        cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
+    epochs = cfg.train_cfg.max_epochs
+    title = (f'EDIT-T classifier from scratch on 4 generated texture classes (chance: 25% top-1), '
+             f'{epochs} epoch{"s" if epochs > 1 else ""}')
+    with DemoSession(title, work_dir, num_phases=6, verbose=args.verbose) as demo:
+        with demo.phase('data') as phase:
+            counts = make_synthetic_folder(DATA_ROOT)
+            phase.info(f'{osp.relpath(DATA_ROOT, ROOT)}: {counts["train"]} train / {counts["val"]} val')
 
-    backbone = MODELS.build(dict(type='EDITViT', arch='tiny', img_size=512, out_indices=(3, 5, 7, 11)))
-    notes = load_pretrained(backbone, checkpoint=osp.join(ROOT, checkpoint))
+        def shown(metrics: dict) -> str:
+            return f'top-1 {metrics["accuracy/top1"]:.2f}'
 
-    print('\nEDIT-T, 4 classes (chance: 25% top-1)')
-    print(f"{'evaluation':<26} {'top-1':>7} {'top-5':>7}")
-    for name, metrics in results.items():
-        print(f"{name:<26} {metrics['accuracy/top1']:>7.2f} {metrics['accuracy/top5']:>7.2f}")
-    print('\nthe checkpoint as a Segmenter/UperNet/Mask R-CNN backbone (strict):\n  ' + '\n  '.join(notes))
-    with open(osp.join(ROOT, args.work_dir, 'summary.json'), 'w') as f:
-        json.dump(dict(results=results, backbone_notes=notes), f, indent=1)
+        checkpoint = demo.train(cfg)
+        rows = {'clean': demo.evaluate('clean', cfg, checkpoint, shown)}
+        rows['centre occluded'] = demo.evaluate(
+            'occlusion', robustness.enable_occlusion(copy.deepcopy(cfg), size=112), checkpoint, shown)
+        rows[f'FGSM eps={args.fgsm_eps:.4f}'] = demo.evaluate(
+            'fgsm', robustness.enable_fgsm(copy.deepcopy(cfg), eps=args.fgsm_eps), checkpoint, shown)
+        with demo.phase('load as a dense backbone') as phase:
+            backbone = MODELS.build(dict(type='EDITViT', arch='tiny', img_size=512, out_indices=(3, 5, 7, 11)))
+            notes = load_pretrained(backbone, checkpoint=checkpoint)
+            phase.info('strict: every backbone key loaded')
+        demo.summary('top-1 / top-5 on the 64 generated validation images', COLUMNS, rows,
+                     {'checkpoint': checkpoint, 'train logs': osp.join(work_dir, '<timestamp>')})
+        demo.console.print('the checkpoint as a Segmenter/UperNet/Mask R-CNN backbone (strict):\n  '
+                           + '\n  '.join(notes), highlight=False, markup=False)
+    return rows
 
 
 if __name__ == '__main__':

@@ -1,9 +1,13 @@
 """The detection demo: Mask R-CNN with an EDIT ViT-T backbone, from scratch on generated COCO-format data.
 
-Writes the synthetic set, evaluates the untrained detector, trains it with the demo config and
-evaluates again, printing COCO bbox / segm mAP before and after (also saved to WORK_DIR/metrics.json).
+1. writes the synthetic COCO-format set (data/synthetic_coco);
+2. evaluates the untrained detector;
+3. trains configs/demo/maskrcnn_edit_t_synthetic_coco.py (what `tools/train.py CONFIG` runs);
+4. evaluates it: COCO bbox / segm mAP before and after.
 
-    python tools/demo_detection.py [--work-dir work_dirs/demo_detection] [--epochs N] [--cfg-options ...]
+One line per phase on the terminal; mmengine's full output goes to <work_dir>/demo.log (--verbose prints it).
+
+    python tools/demo_detection.py [--work-dir work_dirs/demo_detection] [--epochs N] [--verbose] [--cfg-options ...]
 
 The same run through the generic tools:
     python -m mmedit_vit.datasets.synthetic_coco data/synthetic_coco
@@ -12,72 +16,65 @@ The same run through the generic tools:
         work_dirs/maskrcnn_edit_t_synthetic_coco/epoch_N.pth
 """
 import argparse
-import copy
-import json
 import os.path as osp
 import sys
-import time
 from typing import Dict, List, Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmedit_vit.datasets import make_synthetic_coco  # noqa: E402
-from mmedit_vit.apis import load_run_config  # noqa: E402
-
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')
-SHOWN = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'segm_mAP', 'segm_mAP_50', 'segm_mAP_75')
+COLUMNS = {'coco/bbox_mAP': 'bbox mAP', 'coco/bbox_mAP_50': 'bbox mAP50', 'coco/segm_mAP': 'segm mAP',
+           'coco/segm_mAP_50': 'segm mAP50'}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train and evaluate Mask R-CNN (EDIT ViT-T) on generated data')
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo_detection'))
     parser.add_argument('--epochs', type=int, help="training epochs (default: the config's)")
     parser.add_argument('--num-train', type=int, default=64, help='generated training images')
     parser.add_argument('--num-val', type=int, default=16, help='generated validation images')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
-    return parser.parse_args(argv)
-
-
-def evaluate_untrained(cfg: Config) -> Dict[str, float]:
-    """COCO metrics of the detector as training would start it (every init_weights applied)."""
-    cfg = copy.deepcopy(cfg)
-    cfg.work_dir = osp.join(cfg.work_dir, 'untrained')
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    return runner.test()
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='override config entries (as tools/train.py --cfg-options)')
+    parser.add_argument('--verbose', action='store_true', help="print mmengine's full output instead of progress lines")
+    args = parser.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f'--epochs {args.epochs}: train at least one epoch')
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     args = parse_args(argv)
-    cfg = load_run_config(CONFIG, args.work_dir, args.cfg_options)
-    data_root = cfg.train_dataloader.dataset.data_root
-    make_synthetic_coco(data_root, num_train=args.num_train, num_val=args.num_val)
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise SystemExit(f'--epochs {args.epochs}: train at least one epoch')
-        cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
-        cfg.default_hooks.checkpoint.interval = args.epochs
+    from mmedit_vit.datasets import make_synthetic_coco
+    from mmedit_vit.apis import load_run_config
+    from mmedit_vit.apis.demo_session import DemoSession
 
-    start = time.time()
-    before = evaluate_untrained(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    after = runner.test()
-    minutes = (time.time() - start) / 60
+    work_dir = osp.abspath(args.work_dir)
+    title = 'Mask R-CNN (EDIT ViT-T backbone) from scratch on generated COCO-format data'
+    with DemoSession(title, work_dir, num_phases=4, verbose=args.verbose) as demo:
+        # mmengine is imported inside the session: its import-time warnings go to the log too
+        from mmengine.config import DictAction
+        options = argparse.Namespace()
+        DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, options, args.cfg_options)
+        cfg = load_run_config(CONFIG, work_dir, options.cfg_options)
+        if args.epochs is not None:
+            cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
+            cfg.default_hooks.checkpoint.interval = args.epochs
+        epochs = cfg.train_cfg.max_epochs
+        with demo.phase('data') as phase:
+            data_root = cfg.train_dataloader.dataset.data_root
+            make_synthetic_coco(data_root, num_train=args.num_train, num_val=args.num_val)
+            phase.info(f'{data_root}: {args.num_train} train / {args.num_val} val')
 
-    print(f'\nMask R-CNN, EDIT ViT-T from scratch, {cfg.train_cfg.max_epochs} epochs on {args.num_train} '
-          f'generated images, evaluated on {args.num_val} ({minutes:.1f} min):')
-    print(f'{"":10s}' + ''.join(f'{k:>13s}' for k in SHOWN))
-    for name, metrics in (('untrained', before), ('trained', after)):
-        print(f'{name:10s}' + ''.join(f'{metrics[f"coco/{k}"]:13.3f}' for k in SHOWN))
-    result = dict(untrained=before, trained=after, epochs=cfg.train_cfg.max_epochs, minutes=round(minutes, 2))
-    with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
-        json.dump(result, f, indent=1)
-    return result
+        def shown(metrics: dict) -> str:
+            return f'bbox mAP {metrics["coco/bbox_mAP"]:.3f}  segm mAP {metrics["coco/segm_mAP"]:.3f}'
+
+        rows = {'untrained': demo.evaluate('untrained', cfg, None, shown)}
+        checkpoint = demo.train(cfg)
+        rows[f'{epochs} epoch{"s" if epochs > 1 else ""}'] = demo.evaluate('trained', cfg, checkpoint, shown)
+        demo.summary(f'COCO metrics on the {args.num_val} generated validation images', COLUMNS, rows,
+                     {'checkpoint': checkpoint, 'train logs': osp.join(work_dir, '<timestamp>')}, digits=3)
+    return rows
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config  # noqa: E402
 
 from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, build_runner, check_data_roots,  # noqa: E402
-                             load_run_config, release, run_tool)
+                             enable_tta, load_run_config, release, run_tool)
 from mmedit_vit.datasets import PERTURBATIONS  # noqa: E402
 
 
@@ -51,11 +51,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def _require(cfg: Config, key: str, flag: str) -> None:
-    if cfg.get(key) is None:
-        raise SystemExit(f'{flag} needs `{key}` in the config; this config has none')
-
-
 def enable_visualization(cfg: Config, show: bool, show_dir, wait_time: float) -> None:
     """Draws every test image through the config's visualization hook (mmseg / mmdet)."""
     hook = cfg.get('default_hooks', {}).get('visualization')
@@ -90,10 +85,10 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
-        _require(cfg, 'tta_pipeline', '--tta')
-        _require(cfg, 'tta_model', '--tta')
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.model = dict(**cfg.tta_model, module=cfg.model)
+        try:
+            enable_tta(cfg)
+        except ValueError as err:
+            raise SystemExit(f'--tta: {err}')
     if args.perturb:
         kind, strength = PERTURBATIONS[args.perturb]
         step = dict(type='ImagePerturbation', kind=kind, strength=strength, seed=args.perturb_seed)

@@ -9,6 +9,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import MODELS
 from torch import nn
 
+from ..converters import is_hub_name
 from ..datasets.normalization import IMAGENET_MEAN, IMAGENET_STD
 from ..models.backbones.vit import pretrained_init_cfg
 
@@ -72,8 +73,9 @@ def build_backbone(config, checkpoint: Optional[str] = None, missing_ok: Iterabl
                    random_init: bool = False) -> nn.Module:
     """Builds the config's backbone and loads weights the way ``init_cfg`` does.
 
-    ``checkpoint`` (any file ``init_cfg=dict(type='Pretrained')`` accepts: timm, DeiT-III, or this
-    project's classifier / segmentor / detector checkpoints) replaces the config's own; without it,
+    ``checkpoint`` (anything ``init_cfg=dict(type='Pretrained')`` accepts: timm, DeiT-III, or this
+    project's classifier / segmentor / detector checkpoints, or a hub name such as timm/<model>.<tag>)
+    replaces the config's own; without it,
     the config's ``Pretrained`` file is loaded, or ``random_init`` keeps the initialisation.
     """
     cfg = _as_config(config)
@@ -81,14 +83,14 @@ def build_backbone(config, checkpoint: Optional[str] = None, missing_ok: Iterabl
     if bb.get('pretrained') is not None:  # the deprecated spelling of a Pretrained init_cfg
         bb['init_cfg'] = pretrained_init_cfg(bb.pop('pretrained'), bb.get('init_cfg'))
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+        if not osp.isfile(checkpoint) and not is_hub_name(checkpoint):
+            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist (nor is it a timm/<model>.<tag> name)')
         bb['init_cfg'] = dict(type='Pretrained', checkpoint=checkpoint, missing_ok=list(missing_ok))
     elif random_init:
         bb['init_cfg'] = None
     else:
         pre = _pretrained(bb.get('init_cfg'))
-        if pre is not None and not osp.isfile(pre.get('checkpoint', '')):
+        if pre is not None and not osp.isfile(pre.get('checkpoint', '')) and not is_hub_name(pre.get('checkpoint')):
             raise FileNotFoundError(
                 f"the config's backbone starts from {pre.get('checkpoint')!r}, which does not exist; pass "
                 '--checkpoint PATH (a timm / DeiT-III file or one of this project\'s checkpoints) or --random-init')

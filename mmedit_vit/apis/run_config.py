@@ -149,6 +149,16 @@ def release(runner=None) -> None:
         torch_dist.destroy_process_group()
 
 
+def enable_tta(cfg: Config) -> Config:
+    """Test-time augmentation (``--tta``): ``tta_pipeline`` feeds ``tta_model``, which wraps the model."""
+    for key in ('tta_pipeline', 'tta_model'):
+        if cfg.get(key) is None:
+            raise ValueError(f'test-time augmentation needs `{key}` in the config; this config has none')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.model = dict(**cfg.tta_model, module=cfg.model)
+    return cfg
+
+
 def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:
     if isinstance(node, dict):
         if isinstance(node.get('pretrained'), str):  # mmseg / mmdet style: the model hands it to the backbone
@@ -168,14 +178,16 @@ def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:
 def check_pretrained_files(cfg: Config) -> None:
     """Stops before building if an ``init_cfg`` (or a ``pretrained`` path) names a local checkpoint that is
     not there."""
+    from ..converters import is_hub_name
     missing = [(where, ckpt) for where, ckpt in _pretrained_files(cfg.get('model', {}))
-               if '://' not in ckpt and not osp.isfile(ckpt)]
+               if '://' not in ckpt and not is_hub_name(ckpt) and not osp.isfile(ckpt)]
     if not missing:
         return
     lines = ['the pretrained checkpoint this config starts from is missing:']
     lines += [f'  {where}: {ckpt!r}' for where, ckpt in missing]
     lines += [
-        'Get one by training the classification config of the same backbone (configs/cls_*), or convert a timm / '
+        'Get one by training the classification config of the same backbone (configs/cls_*), name timm weights '
+        'directly (checkpoint=timm/<model>.<tag>, e.g. timm/deit3_small_patch16_224.fb_in1k), or convert a timm / '
         'DeiT-III file with `python tools/convert_timm.py SRC DST` and point the config at it with '
         "--cfg-options model.backbone.init_cfg.checkpoint=DST (EDIT from a timm file also needs "
         "model.backbone.init_cfg.missing_ok=\"['decoder']\"), or train from scratch with "

@@ -18,7 +18,7 @@ from mmengine.logging import print_log
 from timm.layers import resample_abs_pos_embed
 from torch import nn
 
-from mmedit_vit.utils import load_checkpoint_file
+from .checkpoint_source import read_checkpoint
 
 CLASSIFIER_PREFIXES = ('head.', 'head_dist.', 'fc_norm.')
 TRAINING_ONLY_KEYS = ('mask_token',)
@@ -51,7 +51,8 @@ def unwrap_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
             break
     state = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if not state:
-        raise CheckpointMismatchError(f'no tensors found in the checkpoint (top-level keys: {_summary(sorted(checkpoint))})')
+        raise CheckpointMismatchError(
+            f'no tensors found in the checkpoint (top-level keys: {_summary(sorted(checkpoint))})')
     if all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
     return state
@@ -172,7 +173,10 @@ INIT_CFG_KEYS = ('checkpoint', 'prefix', 'missing_ok', 'map_location')
 
 def load_pretrained(model: nn.Module, checkpoint: Optional[str] = None, prefix: Optional[str] = None,
                     missing_ok: Iterable[str] = (), **unknown) -> List[str]:
-    """Loads a checkpoint file into ``model`` strictly (``init_cfg=dict(type='Pretrained', ...)``).
+    """Loads a checkpoint into ``model`` strictly (``init_cfg=dict(type='Pretrained', ...)``).
+
+    ``checkpoint`` is a local file or a hub name such as ``timm/deit3_small_patch16_224.fb_in1k``
+    (see ``checkpoint_source``).
 
     Returns the conversion notes, which are also logged.
     """
@@ -180,8 +184,8 @@ def load_pretrained(model: nn.Module, checkpoint: Optional[str] = None, prefix: 
     if unknown:
         raise ValueError(f'unknown Pretrained init_cfg keys {sorted(unknown)}; allowed: {list(INIT_CFG_KEYS)}')
     if not checkpoint:
-        raise ValueError("init_cfg type 'Pretrained' needs checkpoint=PATH")
-    state = unwrap_state_dict(load_checkpoint_file(checkpoint))
+        raise ValueError("init_cfg type 'Pretrained' needs checkpoint=PATH or a hub name (timm/<model>.<tag>)")
+    state = unwrap_state_dict(read_checkpoint(checkpoint))
     conversion = convert_vit_state_dict(state, model, prefix=prefix, missing_ok=missing_ok)
     model.load_state_dict(conversion.state_dict, strict=True)
     print_log(f'{type(model).__name__}: loaded {checkpoint} strictly'

@@ -2,8 +2,9 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .epoch_seed_hook import EpochSeedHook
 from .non_finite_loss_hook import NonFiniteLossHook, TrainingDivergedError
+from .progress_hook import ProgressHook
 from .random_state_hook import RandomStateHook
 from .sink_stats_hook import SinkStatsHook
 
-__all__ = ['AtomicCheckpointHook', 'EpochSeedHook', 'NonFiniteLossHook', 'RandomStateHook', 'SinkStatsHook',
-           'TrainingDivergedError']
+__all__ = ['AtomicCheckpointHook', 'EpochSeedHook', 'NonFiniteLossHook', 'ProgressHook', 'RandomStateHook',
+           'SinkStatsHook', 'TrainingDivergedError']

@@ -1,0 +1,159 @@
+"""The demos: quiet output (one line per phase, the rest in the log), one summary format, the picture."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from mmedit_vit.apis.demo_session import DemoSession
+from mmedit_vit.utils.quiet_output import quiet_output
+from mmedit_vit.visualization import draw_segmentation_grid
+from mmedit_vit.visualization.segmentation_grid import overlay
+
+MAX_LINES = 150
+
+
+# ------------------------------------------------------------------------------------------ quiet output
+def test_quiet_output_sends_every_writer_to_the_log(tmp_path, capfd):
+    log = tmp_path / 'run.log'
+    with quiet_output(str(log)) as terminal:
+        print('python print', flush=True)
+        os.write(1, b'raw fd 1\n')
+        os.write(2, b'raw fd 2\n')
+        subprocess.run([sys.executable, '-c', 'import warnings; print("child process"); '
+                        'warnings.warn("a third-party deprecation", UserWarning)'], check=True)
+        terminal.write('progress line\n')
+    out, err = capfd.readouterr()
+    assert out == 'progress line\n' and err == ''
+    text = log.read_text()
+    for line in ('python print', 'raw fd 1', 'raw fd 2', 'child process', 'a third-party deprecation'):
+        assert line in text
+    print('after')  # descriptors are restored
+    assert capfd.readouterr().out == 'after\n'
+
+
+def test_quiet_output_shows_the_log_tail_when_the_body_fails(tmp_path, capfd):
+    with pytest.raises(RuntimeError, match='boom'):
+        with quiet_output(str(tmp_path / 'run.log')):
+            print('the cause is logged here', flush=True)
+            raise RuntimeError('boom')
+    err = capfd.readouterr().err
+    assert 'the cause is logged here' in err and str(tmp_path / 'run.log') in err
+
+
+# ------------------------------------------------------------------------------------------ session
+def test_session_phases_summary_and_json(tmp_path, capfd):
+    with DemoSession('demo title', str(tmp_path), num_phases=2) as demo:
+        with demo.phase('data', total=3) as phase:
+            print('noise that belongs in the log', flush=True)
+            for _ in range(3):
+                phase.advance()
+            phase.info('3 files')
+        with demo.phase('other'):
+            pass
+        with pytest.raises(RuntimeError, match='2 phases'):
+            with demo.phase('one too many'):
+                pass
+        demo.summary('results', {'acc': 'accuracy', 'loss': 'loss'},
+                     {'untrained': {'acc': 0.25, 'loss': 1.5}, 'trained': {'acc': 0.96875, 'loss': 0.1}},
+                     {'checkpoint': 'x.pth'})
+        with pytest.raises(KeyError, match="'acc'"):
+            demo.summary('bad', {'acc': 'accuracy'}, {'row': {'loss': 1.0}}, {})
+    out = capfd.readouterr().out
+    assert 'noise that belongs in the log' not in out
+    assert 'noise that belongs in the log' in (tmp_path / 'demo.log').read_text()
+    lines = out.splitlines()
+    assert lines[0] == 'demo title'
+    assert any(line.startswith('[1/2] data') and '3/3' in line and '3 files' in line for line in lines)
+    assert any(line.startswith('[2/2] other') for line in lines)
+    assert any(line.split() == ['trained', '0.97', '0.10'] for line in lines)
+    assert any(line.split() == ['untrained', '0.25', '1.50'] for line in lines)
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary['rows']['trained'] == {'acc': 0.96875, 'loss': 0.1}
+    assert summary['files']['checkpoint'] == 'x.pth' and summary['files']['full log'] == str(tmp_path / 'demo.log')
+
+
+def test_session_rejects_no_phases(tmp_path):
+    with pytest.raises(ValueError, match='num_phases=0'):
+        DemoSession('t', str(tmp_path), num_phases=0)
+
+
+# ------------------------------------------------------------------------------------------ picture
+def test_overlay_blends_labelled_pixels_only():
+    image = np.full((2, 2, 3), 100, np.uint8)
+    label = np.array([[0, 1], [255, 0]])
+    out = overlay(image, label, [(0, 0, 0), (200, 100, 0)], alpha=0.5)
+    assert out[0, 0].tolist() == [50, 50, 50]
+    assert out[0, 1].tolist() == [150, 100, 50]
+    assert out[1, 0].tolist() == [100, 100, 100]  # ignored pixel untouched
+    with pytest.raises(ValueError, match='label 2 has no colour'):
+        overlay(image, np.full((2, 2), 2), [(0, 0, 0), (1, 1, 1)])
+    with pytest.raises(ValueError, match='differ in size'):
+        overlay(image, np.zeros((3, 2), int), [(0, 0, 0)])
+
+
+def test_grid_legend_lists_the_classes_present(tmp_path):
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (32, 40, 3), dtype=np.uint8) for _ in range(2)]
+    truths = [np.full((32, 40), 2), np.full((32, 40), 255)]
+    predictions = [np.full((32, 40), 4), np.full((32, 40), 2)]
+    names = ['wall', 'building', 'sky', 'floor', 'tree']
+    palette = [(120, 120, 120), (180, 120, 120), (6, 230, 230), (80, 50, 50), (4, 200, 3)]
+    out = tmp_path / 'grid.png'
+    assert draw_segmentation_grid(images, truths, predictions, names, palette, str(out)) == ['sky', 'tree']
+    from PIL import Image
+    width, height = Image.open(out).size
+    assert width > 3 * 40 and height > 2 * 32
+    with pytest.raises(ValueError, match='as many ground truths'):
+        draw_segmentation_grid(images, truths[:1], predictions, names, palette, str(out))
+
+
+# ------------------------------------------------------------------------------------------ the demos, end to end
+def run_demo(script: str, args: list, tmp_path) -> tuple:
+    work_dir = tmp_path / 'work'
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    proc = subprocess.run([sys.executable, osp.join('tools', script), '--work-dir', str(work_dir)] + args,
+                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((work_dir / 'summary.json').read_text())
+    return proc, summary, (work_dir / 'demo.log').read_text()
+
+
+def check_quiet(proc, log: str, phases: int) -> None:
+    lines = (proc.stdout + proc.stderr).splitlines()
+    assert len(lines) <= MAX_LINES, '\n'.join(lines)
+    assert proc.stderr == ''
+    for i in range(1, phases + 1):
+        assert any(line.startswith(f'[{i}/{phases}]') for line in lines), f'phase {i} missing:\n' + proc.stdout
+    # what mmengine prints is all in the log: its config dump and environment table
+    assert 'System environment' in log and 'Config:' in log
+
+
+@pytest.mark.slow
+def test_segmentation_demo_is_quiet_and_summarised(tmp_path):
+    proc, summary, log = run_demo('demo.py', ['--iters', '2', '--num-images', '2'], tmp_path)
+    check_quiet(proc, log, phases=6)
+    assert list(summary['rows']) == ['untrained', '2 iterations, single-scale', '2 iterations, multi-scale + flip']
+    assert osp.isfile(summary['files']['predictions']) and osp.isfile(summary['files']['checkpoint'])
+    assert 'Saving checkpoint at 2 iterations' in log
+
+
+@pytest.mark.slow
+def test_detection_demo_is_quiet_and_summarised(tmp_path):
+    proc, summary, log = run_demo('demo_detection.py', ['--epochs', '1', '--num-train', '8', '--num-val', '4'],
+                                  tmp_path)
+    check_quiet(proc, log, phases=4)
+    assert list(summary['rows']) == ['untrained', '1 epoch']
+    assert 0.0 <= summary['rows']['1 epoch']['coco/bbox_mAP'] <= 1.0
+
+
+@pytest.mark.slow
+def test_classification_demo_is_quiet_and_summarised(tmp_path):
+    proc, summary, log = run_demo('demo_classification.py', ['--epochs', '1'], tmp_path)
+    check_quiet(proc, log, phases=6)
+    assert list(summary['rows']) == ['clean', 'centre occluded', 'FGSM eps=0.0157']
+    assert 'strict' in proc.stdout
