@@ -32,9 +32,9 @@ from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS  # noqa
 from mmedit_vit.models.layers import Attention, Block  # noqa: E402
 
 
-def timm_reference(size: str) -> torch.nn.Module:
+def timm_reference(size: str, img_size: int = 224) -> torch.nn.Module:
     s = ARCH_SETTINGS[size]
-    return VisionTransformer(embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
+    return VisionTransformer(img_size=img_size, embed_dim=s['embed_dims'], depth=s['depth'], num_heads=s['num_heads'],
                              no_embed_class=True, init_values=1e-6, num_classes=0)
 
 
@@ -70,9 +70,9 @@ def measure(step: Callable[[], None], device: torch.device) -> float:
 
 
 def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) -> List[dict]:
-    models = {'timm ViT': (timm_reference(size), True)}
+    models = {'timm ViT': (timm_reference(size, args.img_size), True)}
     for name, cfg in BACKBONE_VARIANTS.items():
-        models[name] = (MODELS.build(dict(cfg, arch=size)), False)
+        models[name] = (MODELS.build(dict(cfg, arch=size, img_size=args.img_size)), False)
     x = torch.randn(args.batch, 3, args.img_size, args.img_size, device=device)
     steps, memory = {}, {}
     for name, (model, is_timm) in models.items():
