@@ -10,8 +10,10 @@
 # that folder exists (no network). Every step has a time limit inside an overall budget
 # (GPU_CHECK_BUDGET_S, default 450 s); what ran is in OUT_DIR/gpu_check.md, each step's log beside it.
 set -uo pipefail
+out="${1:-${OUT:-}}"
+[[ -n "$out" ]] && out="$(realpath -m "$out")"  # relative to where the command was given
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out="${1:-${OUT:-work_dirs/gpu_check}}"
+out="${out:-$PWD/work_dirs/gpu_check}"
 mkdir -p "$out"
 py="${PYTHON:-python3}"
 if compgen -G '.whl/*.whl' > /dev/null; then

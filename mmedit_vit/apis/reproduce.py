@@ -39,7 +39,6 @@ class Run:
     cell: Optional[Tuple[str, str]] = None
     metric: str = ''
     scale: float = 1.0  # metric file value x scale = the paper's unit
-    sink_stats: bool = False  # train with SinkStatsHook (token norms, gate scores) added to custom_hooks
     reads: List[Tuple[Tuple[str, str], str, float]] = field(default_factory=list)  # every (cell, metric, scale)
 
     @property
@@ -47,7 +46,7 @@ class Run:
         return osp.splitext(osp.basename(self.config))[0]
 
     def key(self) -> tuple:
-        return (self.kind, self.config, self.seed, self.options, self.flags, self.tag, self.target, self.sink_stats)
+        return (self.kind, self.config, self.seed, self.options, self.flags, self.tag, self.target)
 
 
 @dataclass
@@ -63,14 +62,14 @@ class Table:
 
 
 # ------------------------------------------------------------------------------------------ run helpers
-def train_run(config: str, seed: int, options: Sequence[str] = (), sink_stats: bool = False) -> Run:
-    return Run('train', config, seed, tuple(options), sink_stats=sink_stats)
+def train_run(config: str, seed: int, options: Sequence[str] = ()) -> Run:
+    return Run('train', config, seed, tuple(options))
 
 
 def test_run(train: Run, cell: Tuple[str, str], metric: str, flags: Sequence[str] = (), tag: str = 'test',
              scale: float = 1.0) -> Run:
     return Run('test', train.config, train.seed, train.options, tuple(flags), tag, train, cell=cell, metric=metric,
-               scale=scale, sink_stats=train.sink_stats)
+               scale=scale)
 
 
 def pretrain_runs(cls_config: str) -> Tuple[List[Run], str]:
@@ -81,12 +80,13 @@ def pretrain_runs(cls_config: str) -> Tuple[List[Run], str]:
     return [train, Run('copy', cls_config, 0, train=train, target=target)], target
 
 
-def dense_runs(config: str, pretrain_config: Optional[str], seeds: Sequence[int]) -> Tuple[List[Run], List[Run]]:
+def dense_runs(config: str, pretrain_config: Optional[str], seeds: Sequence[int],
+               options: Sequence[str] = ()) -> Tuple[List[Run], List[Run]]:
     """(pretraining runs, one training run per seed) of a dense config starting from ``pretrain_config``."""
-    before, options = [], []
+    before, options = [], list(options)
     if pretrain_config:
         before, target = pretrain_runs(pretrain_config)
-        options = [f'model.backbone.init_cfg.checkpoint={target}']
+        options.append(f'model.backbone.init_cfg.checkpoint={target}')
     return before, [train_run(config, s, options) for s in seeds]
 
 
@@ -110,11 +110,14 @@ def _edit_table2(seeds: Sequence[int]) -> Table:
     transfer = {'CIFAR-10': 'cifar10', 'CIFAR-100': 'cifar100', 'Flowers-102': 'flowers102', 'DTD': 'dtd',
                 'Caltech-256': 'caltech256'}
     rows = [f'{m}-{s}' for m in ('DeiT3', 'EDIT') for s in 'TSB']
-    cols = ['ImageNet-1k'] + list(transfer)
-    table = Table('edit-table2', 'EDIT paper, Tables 3 (a) and 4: ImageNet-1k top-1 (Table 2 recipe) and transfer '
-                  'of the Base models', rows, cols, {})
+    ft = {'21k->1k': '', '21k->1k @384': '_384'}
+    cols = ['ImageNet-1k'] + list(ft) + list(transfer)
+    table = Table('edit-table2', 'EDIT paper, Tables 3 and 4: ImageNet-1k top-1 (Table 2 recipes), ImageNet-21k '
+                  'pretraining fine-tuned on ImageNet-1k, transfer of the Base models', rows, cols, {})
     for row in rows:
         table.paper[(row, 'ImageNet-1k')] = paper.EDIT_TABLE3_IN1K[row]
+        for col, value in zip(ft, paper.EDIT_TABLE3_IN21K.get(row, ())):
+            table.paper[(row, col)] = value
         for col, value in paper.EDIT_TABLE4.get(row, {}).items():
             table.paper[(row, col)] = value
     for row in rows:
@@ -123,6 +126,14 @@ def _edit_table2(seeds: Sequence[int]) -> Table:
         for s in seeds:
             train = train_run(config, s)
             table.runs += [train, test_run(train, (row, 'ImageNet-1k'), 'accuracy/top1')]
+        if size in 'sb':  # Table 3 (b): 21k pretraining (seed 0), then 1k fine-tuning per seed
+            before, target = pretrain_runs(f'configs/cls_{variant}_{size}_in21k.py')
+            table.runs += before
+            for col, suffix in ft.items():
+                for s in seeds:
+                    train = train_run(f'configs/cls_{variant}_{size}_in21k-ft-in1k{suffix}.py', s,
+                                      [f'model.backbone.init_cfg.checkpoint={target}'])
+                    table.runs += [train, test_run(train, (row, col), 'accuracy/top1')]
         if size == 'b':
             before, target = pretrain_runs(config)
             table.runs += before
@@ -131,8 +142,8 @@ def _edit_table2(seeds: Sequence[int]) -> Table:
                 for train in trains:
                     train.options = (f'model.backbone.init_cfg.checkpoint={target}',)
                     table.runs += [train, test_run(train, (row, col), 'accuracy/top1')]
-    table.notes.append('Transfer runs start from the seed-0 ImageNet-1k model of the same backbone. Table 3 (b) '
-                       '(ImageNet-21k pretraining, then ImageNet-1k fine-tuning) has no fine-tuning config here.')
+    table.notes.append('Transfer runs start from the seed-0 ImageNet-1k model, 21k->1k fine-tuning from the '
+                       'seed-0 ImageNet-21k model of the same backbone (Table 3 (b): S and B only).')
     return table
 
 
@@ -154,8 +165,13 @@ def _edit_table5(seeds: Sequence[int]) -> Table:
 
 
 def _cb_pretrain(variant: str, size: str) -> str:
-    """The CB paper's ImageNet ViTs are DeiT-recipe models; its CB models use the same recipe."""
-    return f'configs/cls_deit3_{size}_in1k_deit.py' if variant == 'deit3' else f'configs/cls_cb_{size}_in1k.py'
+    """The CB paper's ImageNet ViTs are DeiT-recipe ViTs without LayerScale; its CB models the same with CB."""
+    return f'configs/cls_deit_{size}_in1k.py' if variant == 'deit3' else f'configs/cls_cb_{size}_in1k.py'
+
+
+def _cb_options(variant: str) -> List[str]:
+    """The CB paper's own control: the dense DeiT-III config turned into the DeiT ViT (configs/PROTOCOLS.md)."""
+    return ['model.backbone.layer_scale_init=None'] if variant == 'deit3' else []
 
 
 def _cb_rows(sizes: str) -> List[Tuple[str, str, str]]:
@@ -171,7 +187,7 @@ def _cb_table6(seeds: Sequence[int]) -> Table:
         table.paper[(row, cols[0])], table.paper[(row, cols[1])] = paper.CB_TABLE6[row]
         for col, suffix in zip(cols, ('_40k', '')):
             before, trains = dense_runs(f'configs/upernet_{variant}_{size}_ade20k{suffix}.py',
-                                        _cb_pretrain(variant, size), seeds)
+                                        _cb_pretrain(variant, size), seeds, _cb_options(variant))
             table.runs += before
             for train in trains:
                 table.runs += [train, test_run(train, (row, col), 'mIoU')]
@@ -188,7 +204,8 @@ def _cb_table7(seeds: Sequence[int]) -> Table:
     for row, variant, size in rows:
         for (col, _), value in zip(metrics, paper.CB_TABLE7[row]):
             table.paper[(row, col)] = value
-        before, trains = dense_runs(f'configs/maskrcnn_{variant}_{size}_coco.py', _cb_pretrain(variant, size), seeds)
+        before, trains = dense_runs(f'configs/maskrcnn_{variant}_{size}_coco.py', _cb_pretrain(variant, size), seeds,
+                                    _cb_options(variant))
         table.runs += before
         for train in trains:
             table.runs.append(train)
@@ -227,7 +244,8 @@ def _cb_table9(seeds: Sequence[int]) -> Table:
     for row, values in paper.CB_TABLE9.items():
         table.paper[(row, cols[0])], table.paper[(row, cols[1])] = values
     for col, variant in zip(cols, ('deit3', 'cb')):
-        before, (train,) = dense_runs(f'configs/upernet_{variant}_s_ade20k.py', _cb_pretrain(variant, 's'), [0])
+        before, (train,) = dense_runs(f'configs/upernet_{variant}_s_ade20k.py', _cb_pretrain(variant, 's'), [0],
+                                      _cb_options(variant))
         table.runs += before + [train]
         for row, name in perturbations.items():
             if name is None:
@@ -243,20 +261,17 @@ def _cb_table9(seeds: Sequence[int]) -> Table:
 
 def _in100_table(table_id: str, title: str, rows: Dict[str, str], seeds: Sequence[int],
                  extra: Sequence[Tuple[str, List[str], str]] = ()) -> Table:
-    """ImageNet-100 runs of the gated proposal, with SinkStatsHook (norms, gate scores every 10 epochs)."""
+    """ImageNet-100 runs of the gated proposal (their configs record norms and gate scores every 10 epochs)."""
     cols = ['top-1'] + [c for c, _, _ in extra]
     table = Table(table_id, title, list(rows), cols, {})
     for row, config in rows.items():
         for s in seeds:
-            train = train_run(config, s, sink_stats=True)
+            train = train_run(config, s)
             table.runs += [train, test_run(train, (row, 'top-1'), 'accuracy/top1')]
             table.runs += [test_run(train, (row, col), 'accuracy/top1', flags, tag=tag) for col, flags, tag in extra]
     table.notes.append('The proposal gives no numbers. Every training run records token norms and gate scores '
                        'every 10 epochs (SinkStatsHook) into <work dir>/sink_stats.jsonl.')
     return table
-
-
-SINK_STATS_HOOK = dict(type='SinkStatsHook', interval=10, by_epoch=True)
 
 
 def _gated_exp(n: int) -> Callable[[Sequence[int]], Table]:
@@ -367,25 +382,9 @@ class Plan:
             self._configs[key] = cfg
         return self._configs[key]
 
-    def config_path(self, run: Run) -> str:
-        """The config file the tools get: the run's own, or a generated child adding SinkStatsHook."""
-        if not run.sink_stats:
-            return run.config
-        path = osp.join(self.work_root, 'configs', f'{run.stem}_sink_stats.py')
-        full = path if osp.isabs(path) else osp.join(ROOT, path)
-        if not osp.isfile(full):
-            from mmengine.config import Config
-            hooks = [dict(h) for h in Config.fromfile(osp.join(ROOT, run.config)).get('custom_hooks', [])]
-            os.makedirs(osp.dirname(full), exist_ok=True)
-            with open(full, 'w') as f:
-                f.write(f'# {run.config} with the sink statistics recorded every 10 epochs (tools/reproduce.py)\n'
-                        f'_base_ = [{osp.join(ROOT, run.config)!r}]\n'
-                        f'custom_hooks = {hooks + [SINK_STATS_HOOK]!r}\n')
-        return path
-
     def work_dir(self, run: Run) -> str:
         base = run.train if run.kind in ('test', 'copy') else run
-        name = base.stem + ('_sink_stats' if base.sink_stats else '') + ('' if base.seed is None else f'_seed{base.seed}')
+        name = base.stem + ('' if base.seed is None else f'_seed{base.seed}')
         if base.options:
             name += '_' + _short_hash(base.options)
         if run.kind == 'complexity':
@@ -421,15 +420,14 @@ class Plan:
         if run.kind == 'complexity':
             return [self.python, 'tools/get_flops.py', run.config]
         options = list(self.cfg_options) + list(run.options)
-        config = self.config_path(run)
         if run.kind == 'train':
-            tool, args = 'train', [config, '--work-dir', self.work_dir(run)]
+            tool, args = 'train', [run.config, '--work-dir', self.work_dir(run)]
             options += [f'randomness.seed={run.seed}'] + self.batch_options(run)
             if self.auto_scale_lr:
                 args.append('--auto-scale-lr')
         else:
             tool = 'test'
-            args = [config, self.final_checkpoint(run.train), '--work-dir', self.work_dir(run)] + list(run.flags)
+            args = [run.config, self.final_checkpoint(run.train), '--work-dir', self.work_dir(run)] + list(run.flags)
         if options:
             args += ['--cfg-options'] + options
         if self.launcher == 'none':
