@@ -91,7 +91,7 @@ step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]
   echo
   cat "$out/status.md"
   echo
-  cat "$out"/benchmark_cuda_bfloat16.md 2>/dev/null
+  cat "$out"/benchmark_*.md 2>/dev/null
   echo
   cat "$table" 2>/dev/null
 } > "$out/gpu_check.md"
