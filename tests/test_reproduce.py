@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from mmedit_vit.analysis import paper_tables as paper
-from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run, metric_files
+from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run
 from mmedit_vit.datasets import make_synthetic_ade20k
 from seg_helpers import ROOT, run_tool
 

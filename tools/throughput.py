@@ -32,7 +32,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
 from mmengine.registry import MODELS  # noqa: E402
 from mmengine.structures import BaseDataElement  # noqa: E402
-from timm.layers import LayerNorm, trunc_normal_  # noqa: E402
+from timm.layers import trunc_normal_  # noqa: E402
 
 import mmedit_vit  # noqa: E402,F401  (registers the models)
 from mmedit_vit.analysis.complexity import count_flops  # noqa: E402

@@ -230,7 +230,7 @@ def _cb_table8(seeds: Sequence[int]) -> Table:
             table.runs.append(train)
             table.runs += [test_run(train, (row, col), 'accuracy/top1', flags[col], tag=f'test_{col.lower()}')
                            for col in cols]
-    table.notes.append(f'The paper does not give the FGSM step; here eps = 1/255 on the 0-1 pixel scale.')
+    table.notes.append('The paper does not give the FGSM step; here eps = 1/255 on the 0-1 pixel scale.')
     return table
 
 
@@ -454,7 +454,7 @@ class Plan:
     def done(self, run: Run) -> bool:
         if run.kind == 'test':
             return bool(metric_files(self.work_dir(run)))
-        return osp.isfile(osp.join(ROOT, self.output(run)) if not osp.isabs(self.output(run)) else self.output(run))
+        return osp.isfile(osp.join(ROOT, self.output(run)))  # join keeps an absolute output as it is
 
 
 def _parse_options(items: Sequence[str]) -> dict:
