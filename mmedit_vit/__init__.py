@@ -13,7 +13,8 @@ from .utils import register_mmengine_safe_globals, use_weights_only_loader
 from .version import __version__
 
 register_mmengine_safe_globals()
-use_weights_only_loader()  # every mmengine checkpoint read is weights-only
+if importlib.util.find_spec('cv2') is not None:  # mmengine.runner (its CheckpointLoader) imports opencv
+    use_weights_only_loader()  # every mmengine checkpoint read is weights-only
 
 from . import models  # noqa: E402  (register modules in mmengine's registries)
 
