@@ -1,11 +1,24 @@
 """Attention-sink-free Vision Transformers for OpenMMLab: DeiT-III, registers, gated attention,
-Context Broadcasting and EDIT backbones."""
+Context Broadcasting and EDIT backbones.
+
+The models (backbones, layers, classifier) need torch, timm and mmengine only. The training side
+(datasets, transforms, hooks, optimiser constructors, metrics) needs the OpenMMLab stack (mmcv, which brings the
+opencv that mmengine's hooks import) and is registered when mmcv is installed. A GPU node with only
+torch + timm + mmengine can import, benchmark and time the models (tools/benchmark.py,
+tools/throughput.py).
+"""
+import importlib.util
+
 from .utils import register_mmengine_safe_globals, use_weights_only_loader
 from .version import __version__
 
 register_mmengine_safe_globals()
-use_weights_only_loader()  # every mmengine checkpoint read is weights-only
+if importlib.util.find_spec('cv2') is not None:  # mmengine.runner (its CheckpointLoader) imports opencv
+    use_weights_only_loader()  # every mmengine checkpoint read is weights-only
 
-from . import datasets, engine, evaluation, models  # noqa: E402  (register modules in mmengine's registries)
+from . import models  # noqa: E402  (register modules in mmengine's registries)
+
+if importlib.util.find_spec('mmcv') is not None:
+    from . import datasets, engine, evaluation  # noqa: E402,F401
 
 __all__ = ['__version__', 'datasets', 'engine', 'evaluation', 'models']

@@ -2,6 +2,7 @@
 
     python tools/benchmark.py [--sizes tiny small base] [--batch 8] [--reps 7] [--device cpu|cuda]
                               [--dtype float32|bfloat16] [--threads N] [--block-study] [--out DIR]
+                              [--cp-study [--cp-img-size 512] [--cp-batch 2]]
 
 One forward + backward pass at 224x224 per measurement. EDIT is measured both ways it is used: for
 classification its decoder refines [CLS] after every block (``out_cls_token=True``, the loss reads the
@@ -11,6 +12,9 @@ repetitions and each ratio is the median of the per-repetition ratios, so both s
 measured under the same conditions.
 Memory: peak allocated memory on CUDA; on the CPU, the bytes autograd saves for the backward pass
 (activations), which is what grows with the model's token count and width.
+``--cp-study`` measures activation checkpointing (``with_cp``) of the dense backbones (blocks 3, 5, 7,
+11 out, as UperNet reads them) at a segmentation crop: saved-activation memory (on CUDA also the
+peak) and time with and without it.
 """
 import argparse
 import os
@@ -154,6 +158,49 @@ def block_study(args, device: torch.device) -> List[str]:
     return lines
 
 
+def checkpoint_study(args, device: torch.device, dtype: torch.dtype) -> List[str]:
+    """with_cp=False vs True for DeiT-III and EDIT backbones used densely, at ``--cp-img-size``."""
+    size = args.cp_img_size
+    x = torch.randn(args.cp_batch, 3, size, size, device=device)
+    cuda = device.type == 'cuda'
+    lines = ['', f'activation checkpointing (with_cp), forward+backward, batch {args.cp_batch}, {size}x{size}, '
+             f'{args.dtype}, out_indices (3, 5, 7, 11), median of {args.reps}:', '',
+             '| size | backbone | with_cp | ms | saved act. MiB |' + (' peak MiB |' if cuda else '')
+             + ' saved x with_cp=False |', '|---|---|---|---:|---:|' + ('---:|' if cuda else '') + '---:|']
+    for arch in args.sizes:
+        for name in ('deit3', 'edit'):
+            results = {}
+            for with_cp in (False, True):
+                model = MODELS.build(dict(BACKBONE_VARIANTS[name], arch=arch, img_size=size, with_cp=with_cp,
+                                          out_indices=(3, 5, 7, 11))).to(device).train()
+
+                def step(model=model) -> None:
+                    with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32):
+                        outs = model(x)
+                    sum(o.float().mean() for o in outs).backward()
+
+                for _ in range(args.warmup):
+                    step()
+                saved = saved_activation_bytes(step)
+                peak = None
+                if cuda:
+                    torch.cuda.synchronize()
+                    torch.cuda.reset_peak_memory_stats()
+                    base = torch.cuda.memory_allocated()
+                    step()
+                    peak = torch.cuda.max_memory_allocated() - base
+                times = [measure(step, device) for _ in range(args.reps)]
+                results[with_cp] = (statistics.median(times), saved, peak)
+                model.cpu()
+                del model
+            for with_cp, (sec, saved, peak) in results.items():
+                ratio = saved / results[False][1]
+                lines.append(f'| {arch} | {name} | {with_cp} | {1000 * sec:.1f} | {saved / 2**20:.0f} |'
+                             + (f' {peak / 2**20:.0f} |' if cuda else '') + f' {ratio:.3f} |')
+            print(f'  {arch} {name}: with_cp measured', flush=True)
+    return lines
+
+
 def _autocast(step, device, dtype):
     with torch.autocast(device_type=device.type, dtype=dtype):
         step()
@@ -170,6 +217,11 @@ def main() -> None:
     parser.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'])
     parser.add_argument('--block-study', action='store_true',
                         help='also time one block: plain vs headwise gate, 197 vs 201 tokens')
+    parser.add_argument('--cp-study', action='store_true',
+                        help='also measure with_cp=False/True of the dense DeiT-III and EDIT backbones')
+    parser.add_argument('--cp-only', action='store_true', help='run only the --cp-study')
+    parser.add_argument('--cp-img-size', type=int, default=512, help='input size of the --cp-study')
+    parser.add_argument('--cp-batch', type=int, default=2, help='batch of the --cp-study')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (default: torch default)')
     parser.add_argument('--out', default='work_dirs/benchmark')
     args = parser.parse_args()
@@ -188,12 +240,16 @@ def main() -> None:
              f'median of {args.reps}', '',
              f'| size | backbone | ms | x timm | x deit3 (PlainViT) | {mem_label} | mem x deit3 |',
              '|---|---|---:|---:|---:|---:|---:|']
-    for size in args.sizes:
+    if args.cp_only:
+        lines = [f'{args.dtype}, {hardware}']
+    for size in ([] if args.cp_only else args.sizes):
         for r in benchmark_size(size, args, device, dtype):
             lines.append(f"| {r['size']} | {r['model']} | {r['ms']:.1f} | {r['vs_timm']:.3f} | {r['vs_plain']:.3f} | "
                          f"{r['mem_mb']:.0f} | {r['mem_vs_plain']:.3f} |")
     if args.block_study:
         lines += block_study(args, device)
+    if args.cp_study or args.cp_only:
+        lines += checkpoint_study(args, device, dtype)
     table = '\n'.join(lines)
     print(table)
     os.makedirs(args.out, exist_ok=True)

@@ -1,7 +1,8 @@
 """Train any config of this project (segmentation, detection, classification) with mmengine's Runner.
 
     python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi] [--debug]
+        [--amp-dtype float16|bfloat16] [--compile] [--auto-scale-lr] [--cfg-options key=value ...]
+        [--launcher none|pytorch|slurm|mpi] [--debug]
 """
 import argparse
 import os
@@ -10,8 +11,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, build_runner, check_data_roots,  # noqa: E402
-                             check_pretrained_files, load_run_config, release, run_tool)
+from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, apply_speed_options,  # noqa: E402
+                             build_runner, check_data_roots, check_pretrained_files, load_run_config, release,
+                             run_tool)
 
 
 def parse_args() -> argparse.Namespace:
@@ -20,7 +22,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='folder for logs and checkpoints (default work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or with no value from the latest checkpoint in the work_dir')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA)')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA), float16')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
+                        help='mixed precision in this dtype (implies --amp; bfloat16 needs no loss scaling)')
+    parser.add_argument('--compile', action='store_true', help="torch.compile the model (mmengine's compile=True)")
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size over auto_scale_lr.base_batch_size')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
@@ -37,16 +42,10 @@ def main() -> None:
     args = parse_args()
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
 
-    if args.amp:
-        import torch
-        if not torch.cuda.is_available():
-            raise SystemExit('--amp needs a CUDA device; none is available here')
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper == 'OptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-        elif wrapper != 'AmpOptimWrapper':
-            raise SystemExit(f'--amp works with optim_wrapper type OptimWrapper, not {wrapper!r}')
+    try:
+        cfg = apply_speed_options(cfg, args.amp, args.amp_dtype, args.compile)
+    except (ValueError, RuntimeError) as err:
+        raise SystemExit(str(err))
     if args.auto_scale_lr:
         if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
             raise SystemExit('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N, enable=False) in the config')

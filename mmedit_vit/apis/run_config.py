@@ -17,6 +17,7 @@ from .data_check import _leaf_datasets
 from .cfg_options import check_option_keys, replacing_dicts
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+AMP_DTYPES = ('float16', 'bfloat16')
 
 
 def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
@@ -234,4 +235,30 @@ def adapt_to_device(cfg: Config) -> Config:
     print_log(f'no CUDA device: distributed on CPU with gloo (rank {os.environ.get("RANK")} of '
               f'{os.environ.get("WORLD_SIZE")}), DDP without device ids'
               + (f', {reverted} SyncBN norm config(s) built as BN' if reverted else ''), logger='current')
+    return cfg
+
+
+def apply_speed_options(cfg: Config, amp: bool = False, amp_dtype: Optional[str] = None,
+                        compile_model: bool = False) -> Config:
+    """``--amp`` / ``--amp-dtype`` / ``--compile``: mmengine's ``AmpOptimWrapper(dtype=...)`` and ``compile``.
+
+    float16 keeps mmengine's dynamic loss scaling; bfloat16 has float32's exponent range, so its loss
+    scale stays 1 (the scaler still skips steps with non-finite gradients). mmengine's
+    ``AmpOptimWrapper`` refuses a CPU, so mixed precision needs CUDA. ``compile`` makes the Runner
+    ``torch.compile`` the model's ``train_step`` (inductor; it pays off on a GPU).
+    """
+    if amp_dtype is not None and amp_dtype not in AMP_DTYPES:
+        raise ValueError(f'amp_dtype={amp_dtype!r} is not supported; choose one of {AMP_DTYPES}')
+    if amp or amp_dtype is not None:
+        if not torch.cuda.is_available():
+            raise RuntimeError('--amp / --amp-dtype need a CUDA device; none is available here')
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp works with optim_wrapper type OptimWrapper, not {wrapper!r}')
+        dtype = amp_dtype or 'float16'
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = dtype
+        cfg.optim_wrapper.loss_scale = 'dynamic' if dtype == 'float16' else 1.0
+    if compile_model:
+        cfg.compile = True
     return cfg

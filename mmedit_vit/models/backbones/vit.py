@@ -8,6 +8,7 @@ from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.utils.checkpoint
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from timm.layers import LayerNorm, Mlp, PatchEmbed, calculate_drop_path_rates, resample_abs_pos_embed, trunc_normal_
@@ -124,6 +125,9 @@ class PlainViT(BaseModule):
         frozen_stages: freeze the embeddings (0) and the first ``frozen_stages`` blocks; -1 freezes none.
         pretrained: deprecated path of a checkpoint, as mmseg / mmdet model configs pass it to their
             backbone (``model.pretrained``); becomes ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+        with_cp: activation checkpointing (mmseg's name): in training, every block and each EDIT
+            decoder step keeps only its input and recomputes the rest in the backward pass; the
+            gradients are those of ``with_cp=False``.
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class PlainViT(BaseModule):
             out_cls_token: bool = False,
             frozen_stages: int = -1,
             pretrained: Optional[str] = None,
+            with_cp: bool = False,
             init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
@@ -172,6 +177,8 @@ class PlainViT(BaseModule):
             raise ValueError('cls_decoder=True (EDIT) needs with_cls_token=True: the decoder refines [CLS]')
         if out_cls_token and not with_cls_token:
             raise ValueError('out_cls_token=True needs with_cls_token=True')
+        if not isinstance(with_cp, bool):
+            raise ValueError(f'with_cp={with_cp!r} must be True or False')
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= depth:
             raise ValueError(f'frozen_stages={frozen_stages!r} must be an integer in [-1, {depth}]')
         self.cb_layers = sorted(set(_check_indices('cb_layers', list(cb_layers), depth)))
@@ -191,6 +198,7 @@ class PlainViT(BaseModule):
         self.final_norm = final_norm
         self.out_cls_token = out_cls_token
         self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
         # tokens ahead of the patches inside the encoder sequence
         self.num_prefix_tokens = int(with_cls_token and not cls_decoder) + num_registers
 
@@ -275,12 +283,19 @@ class PlainViT(BaseModule):
         # EDIT's [CLS] never enters the token sequence: without out_cls_token nothing reads the decoder
         run_decoder = self.decoder is not None and self.out_cls_token
         for i, block in enumerate(self.blocks[:last + 1]):
-            x = block(x)
+            x = self._run(block, x)
             if run_decoder:
-                cls = self.decoder(cls, x)
+                cls = self._run(self.decoder, cls, x)
             if i in self.out_indices:
                 outs[i] = self._format_output(x, cls, i, grid)
         return tuple(outs[i] for i in self.out_indices)
+
+    def _run(self, module: nn.Module, *args: torch.Tensor) -> torch.Tensor:
+        """Calls ``module``; under ``with_cp`` in training, through non-reentrant activation checkpointing
+        (the RNG state is restored for the recomputation, so drop path draws the same masks)."""
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(module, *args, use_reentrant=False)
+        return module(*args)
 
     def _format_output(self, x: torch.Tensor, cls: Optional[torch.Tensor], index: int,
                        grid: Tuple[int, int]):

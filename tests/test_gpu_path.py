@@ -1,0 +1,107 @@
+"""What tools/gpu_check.sh runs on a GPU node with torch + timm + mmengine only: the models import without
+mmcv / mmseg / mmdet / opencv, the throughput tool runs, and its Segmenter stand-in is mmseg's head."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS as SEG_MODELS
+
+from conftest import ROOT
+from mmedit_vit.models import EDITViT
+
+BLOCK = ('mmcv', 'mmseg', 'mmdet', 'cv2', 'matplotlib')
+# sitecustomize-like prelude: importing any of these raises ImportError, as on the GPU node
+PRELUDE = f"import sys\nfor m in {BLOCK!r}:\n    sys.modules[m] = None\n"
+
+
+def run_python(code: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': ROOT}
+    return subprocess.run([sys.executable, '-c', PRELUDE + code, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_models_import_and_run_without_openmmlab_data_stack():
+    code = (
+        'import torch\n'
+        'import mmedit_vit.models.backbones\n'
+        'from mmengine.registry import MODELS\n'
+        "m = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='EDITViT', arch=dict(embed_dims=32, "
+        "num_heads=2, depth=2), img_size=32), num_classes=3))\n"
+        "print(tuple(m(torch.randn(2, 3, 32, 32), mode='tensor').shape))\n"
+        f"print(sorted(k for k in {BLOCK!r} if sys.modules.get(k) is not None))\n")
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split('\n')[:2] == ['(2, 3)', '[]']
+
+
+def test_the_blocked_import_is_real():
+    """The prelude does block: importing mmcv behind it fails (so the test above can fail)."""
+    proc = run_python('import mmedit_vit.datasets.transforms.perturbations')
+    assert proc.returncode != 0 and 'None in sys.modules' in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('task', ['seg', 'cls'])
+def test_throughput_tool_runs_without_openmmlab_data_stack(task, tmp_path):
+    table = tmp_path / 'throughput.md'
+    code = "import runpy\nrunpy.run_path('tools/throughput.py', run_name='__main__')\n"
+    env_argv = ['--task', task, '--arch', 'tiny', '--device', 'cpu', '--dtype', 'float32', '--batch', '2',
+                '--img-size', '64', '--iters', '2', '--warmup', '1', '--with-cp', '--table', str(table)]
+    proc = run_python(f'sys.argv = ["throughput.py"] + {env_argv!r}\n' + code, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [r for r in table.read_text().splitlines() if r.startswith('| ') and 'images/s' not in r]
+    assert len(rows) == 1
+    cells = [c.strip() for c in rows[0].strip('|').split('|')]
+    name = 'segmenter_edit_t_ade20k' if task == 'seg' else 'cls_edit_t_in1k'
+    assert cells[0].startswith(name) and cells[1:6] == ['64', '2', 'float32', 'yes', 'no']
+    assert float(cells[6]) > 0 and float(cells[9]) > 0  # images/s, forward GMACs
+
+
+def test_segmenter_stand_in_is_mmseg_head_layer_for_layer():
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    try:
+        from throughput import SegmenterStandIn
+    finally:
+        sys.path.pop(0)
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'segmenter_edit_t_ade20k.py'))
+    cfg.model.backbone.init_cfg = None
+    reference = SEG_MODELS.build(cfg.model)
+    stand_in = SegmenterStandIn(EDITViT(arch='tiny', img_size=512))
+    ref_head = {n: tuple(p.shape) for n, p in reference.decode_head.named_parameters()}
+    ours = {n: tuple(p.shape) for n, p in stand_in.named_parameters() if not n.startswith('backbone.')}
+    assert sum(map(_numel, ref_head.values())) == sum(map(_numel, ours.values()))
+    assert sorted(ref_head.values()) == sorted(ours.values())
+    assert sum(p.numel() for p in reference.backbone.parameters()) == \
+        sum(p.numel() for p in stand_in.backbone.parameters())
+    logits = stand_in.eval()(torch.randn(1, 3, 64, 64))
+    assert logits.shape == (1, 150, 64, 64)
+
+
+def _numel(shape) -> int:
+    out = 1
+    for s in shape:
+        out *= s
+    return out
+
+
+@pytest.mark.slow
+def test_gpu_check_script_keeps_its_time_budget(tmp_path):
+    """GPU_CHECK_SMOKE=1 runs the same steps tiny on the CPU; a short budget skips the rest and says so."""
+    site = tmp_path / 'gpu_node'  # as on the GPU node: no mmcv, mmseg, mmdet, opencv, matplotlib
+    site.mkdir()
+    (site / 'sitecustomize.py').write_text(PRELUDE)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable, 'GPU_CHECK_SMOKE': '1',
+           'GPU_CHECK_BUDGET_S': '90', 'PYTHONPATH': str(site)}
+    proc = subprocess.run(['bash', 'tools/gpu_check.sh', str(tmp_path / 'out')], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = (tmp_path / 'out' / 'gpu_check.md').read_text()
+    assert '- environment: ok' in report and 'mmedit_vit.models imports with torch + timm + mmengine only' in report
+    assert '- benchmark: ok' in report and '| tiny | edit |' in report
+    assert 'skipped, the 90 s budget is spent' in report  # the compiled runs do not fit: reported, not run

@@ -1,0 +1,169 @@
+"""tools/reproduce.py: every table's runs and commands, the papers' batch on fewer GPUs, run -> collect."""
+import csv
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+
+import pytest
+
+from mmedit_vit.analysis import paper_tables as paper
+from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run
+from mmedit_vit.datasets import make_synthetic_ade20k
+from seg_helpers import ROOT, run_tool
+
+ALL_IDS = ['edit-table1', 'edit-table2', 'edit-table5', 'cb-table6', 'cb-table7', 'cb-table8', 'cb-table9',
+           'gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4']
+
+
+def test_every_table_of_the_issue_is_listed():
+    proc = run_tool(['tools/reproduce.py', '--list'])
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert set(ALL_IDS) <= set(listed) and set(listed) == set(TABLES)
+
+
+@pytest.mark.parametrize('table_id', ALL_IDS)
+def test_every_run_names_an_existing_config_and_fills_a_cell(table_id):
+    table = build_table(table_id, 2)
+    assert table.runs
+    for run in table.runs:
+        assert osp.isfile(osp.join(ROOT, run.config)), run.config
+        for cell, _, _ in run.reads:
+            assert cell[0] in table.rows and cell[1] in table.columns
+    assert len({r.key() for r in table.runs}) == len(table.runs)  # each command once
+    filled = {cell for r in table.runs for cell, _, _ in r.reads}
+    assert set(table.paper) <= filled  # every number of the paper has its runs
+    if table_id != 'edit-table2':  # (Table 4's transfer is of the Base models only)
+        assert filled == {(r, c) for r in table.rows for c in table.columns}
+    for (row, col), value in table.paper.items():
+        assert row in table.rows and col in table.columns
+
+
+def test_paper_numbers_are_the_papers():
+    t6 = build_table('cb-table6')
+    assert t6.paper[('ViT-S + CB', '160K mIoU')] == 43.9 and t6.paper[('ViT-B', '40K mIoU')] == 44.3
+    t5 = build_table('edit-table5')
+    assert t5.paper[('Seg-B EDIT', 'multi-scale mIoU')] == 51.5
+    assert build_table('edit-table1').paper[('EDIT-S', 'Params (M)')] == paper.EDIT_TABLE1['small'][0]
+    assert build_table('cb-table7').paper[('ViT-Ti + CB', 'AP^m_75')] == 34.2
+
+
+def test_seeds_and_pretraining_order():
+    table = build_table('edit-table5', 3)
+    trains = [r for r in table.runs if r.kind == 'train' and r.config.startswith('configs/segmenter_edit_b')]
+    assert [r.seed for r in trains] == [0, 1, 2]
+    first_use = table.runs.index(trains[0])
+    copies = [i for i, r in enumerate(table.runs) if r.kind == 'copy' and r.target == 'pretrain/cls_edit_b_in1k.pth']
+    assert len(copies) == 1 and copies[0] < first_use  # pretraining once, before the first run that needs it
+    pre = table.runs[copies[0]].train
+    assert pre.config == 'configs/cls_edit_b_in1k.py' and table.runs.index(pre) < copies[0]
+    assert all('model.backbone.init_cfg.checkpoint=pretrain/cls_edit_b_in1k.pth' in r.options for r in trains)
+    assert len(build_table('cb-table9').runs) == len(build_table('cb-table9', 5).runs)  # 5 noise seeds by default
+
+
+def commands(table_id: str, **plan) -> list:
+    return dry_run(build_table(table_id, 1), Plan(work_root='/tmp/nowhere', **plan))[2:]
+
+
+@pytest.mark.parametrize('gpus,batch', [(1, 16), (2, 8), (4, 4), (8, 2)])
+def test_segmentation_keeps_the_total_batch_with_a_larger_per_gpu_batch(gpus, batch):
+    lines = commands('cb-table6', gpus=gpus, launcher='none' if gpus == 1 else 'pytorch')
+    uper = [c for c in lines if ('tools/train.py' in c or 'dist_train' in c) and 'upernet_cb_s_ade20k.py' in c]
+    assert len(uper) == 1
+    if gpus == 8:
+        assert 'train_dataloader.batch_size' not in uper[0]
+    else:
+        assert f'train_dataloader.batch_size={batch}' in uper[0]  # configs: 8 GPUs x 2 images
+    head = ['python'] if gpus == 1 else ['bash tools/dist_train.sh configs/upernet_cb_s_ade20k.py', f' {gpus} ']
+    assert all(h in uper[0] for h in head)
+
+
+@pytest.mark.parametrize('gpus,counts', [(1, 16), (2, 8), (4, 4), (8, None)])
+def test_classification_keeps_the_total_batch_by_accumulation(gpus, counts):
+    lines = commands('edit-table2', gpus=gpus, launcher='slurm', partition='p1')
+    base = [c for c in lines if 'tools/slurm_train.sh p1' in c and 'configs/cls_edit_b_in1k.py' in c][0]
+    assert f'GPUS={gpus}' in base
+    if counts is None:
+        assert 'accumulative_counts' not in base
+    else:
+        assert f'optim_wrapper.accumulative_counts={counts}' in base  # the B config accumulates 2 at 8 GPUs
+
+
+def test_auto_scale_lr_keeps_the_per_gpu_batch():
+    line = [c for c in commands('cb-table7', gpus=2, auto_scale_lr=True) if 'dist_train' in c][-1]
+    assert '--auto-scale-lr' in line and 'accumulative_counts' not in line
+
+
+def test_bad_arguments_name_what_is_allowed():
+    with pytest.raises(ValueError, match='cb-table6'):
+        build_table('cb-table66')
+    with pytest.raises(ValueError, match='gpus=3'):
+        Plan(gpus=3)
+    with pytest.raises(ValueError, match='launcher none runs one process'):
+        Plan(gpus=2, launcher='none')
+
+
+def write_metrics(test_dir: str, metrics: dict, stamp: str = '20260101_000000') -> None:
+    os.makedirs(osp.join(test_dir, stamp))
+    with open(osp.join(test_dir, stamp, f'{stamp}.json'), 'w') as f:
+        json.dump(metrics, f)
+
+
+def test_collect_gives_mean_std_and_missing_runs(tmp_path):
+    table = build_table('cb-table7', 2)
+    plan = Plan(work_root=str(tmp_path), launcher='pytorch')
+    tests = [r for r in table.runs if r.kind == 'test']
+    assert all(len(r.reads) == 6 for r in tests)  # one test run fills the six AP columns
+    values = {(r.cell, r.seed): 0.30 + 0.01 * r.seed + (0.05 if 'CB' in r.cell[0] else 0) for r in tests}
+    for run in tests:
+        if run.cell[0] == 'ViT-Ti + CB' and run.seed == 1:
+            continue  # a missing run
+        metrics = {key: 0.1 for key in ('coco/bbox_mAP_50', 'coco/bbox_mAP_75', 'coco/segm_mAP', 'coco/segm_mAP_50',
+                                        'coco/segm_mAP_75')}
+        write_metrics(plan.work_dir(run), dict(metrics, **{'coco/bbox_mAP': values[(run.cell, run.seed)]}))
+    result = collect(table, plan)
+    vit = result['cells'][('ViT-Ti', 'AP^b')]
+    assert vit['n'] == 2 and vit['mean'] == pytest.approx(30.5) and vit['std'] == pytest.approx(
+        statistics.stdev([30.0, 31.0]))
+    assert result['cells'][('ViT-Ti + CB', 'AP^b')]['n'] == 1
+    assert result['cells'][('ViT-Ti', 'AP^m')]['mean'] == pytest.approx(10.0)
+    assert len(result['missing']) == len(tests) - 3
+    md = open(osp.join(tmp_path, 'cb-table7', 'table.md')).read()
+    assert '| ViT-Ti | 30.50 ± 0.71 (2) | 34.8 |' in md
+    assert osp.getsize(osp.join(tmp_path, 'cb-table7', 'table.png')) > 1000
+    rows = list(csv.DictReader(open(osp.join(tmp_path, 'cb-table7', 'table.csv'))))
+    assert {(r['row'], r['column']) for r in rows} == {(r, c) for r in table.rows for c in table.columns}
+
+
+@pytest.mark.slow
+def test_miniature_table_runs_resumes_and_collects_the_runs_own_numbers(tmp_path):
+    data = make_synthetic_ade20k(str(tmp_path / 'ade'), num_train=8, num_val=2, size=(64, 80))
+    options = ['train_cfg.max_iters=2', 'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
+               'train_dataloader.batch_size=2']
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{split}.dataset.data_root={data}', f'{split}.num_workers=0', f'{split}.persistent_workers=False']
+    base = ['tools/reproduce.py', 'demo', '--seeds', '2', '--gpus', '1', '--work-root', str(tmp_path / 'rep'),
+            '--cfg-options'] + options
+    proc = run_tool(base, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # the numbers the runs wrote themselves
+    files = sorted(glob.glob(str(tmp_path / 'rep' / 'runs' / '*' / 'test' / '*' / '*.json')))
+    assert len(files) == 4
+    own = {}
+    for path in files:
+        run_dir = path.split(os.sep)[-4]
+        # the DeiT-III row runs with an option (model.backbone.type=PlainViT): its work dir ends in their hash
+        row = 'Segmenter-T EDIT' if run_dir.endswith(('_seed0', '_seed1')) else 'Segmenter-T DeiT-III'
+        own.setdefault(row, []).append(json.load(open(path))['mIoU'])
+    rows = {r['row']: r for r in csv.DictReader(open(tmp_path / 'rep' / 'demo' / 'table.csv'))}
+    for row, values in own.items():
+        assert len(values) == 2
+        assert float(rows[row]['mean']) == pytest.approx(statistics.fmean(values), abs=1e-4)
+        assert float(rows[row]['std']) == pytest.approx(statistics.stdev(values), abs=1e-4)
+    # a second call finds every run done and runs nothing
+    again = run_tool(base, timeout=600)
+    assert again.returncode == 0 and again.stdout.count('done, skipped') == 8
+    dry = run_tool(base[:2] + ['--dry-run'] + base[2:], timeout=300)
+    assert sum(line.startswith('[done] ') for line in dry.stdout.splitlines()) == 8
