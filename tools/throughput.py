@@ -193,6 +193,7 @@ def main() -> None:
         step_module = ClsStep(classifier, args.compile)
         config = f'cls_{args.variant}_{arch[0]}_in1k'
     macs = count_flops(_TensorForward(counted), img)  # one image, forward
+    counted.to(device)  # mmengine's BaseModel.to also moves its data preprocessor's target device
     step_module.to(device).train()
 
     wrapper_kwargs = dict(optimizer=optimizer, clip_grad=dict(clip_grad) if clip_grad else None)
