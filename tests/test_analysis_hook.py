@@ -1,6 +1,5 @@
 """SinkStatsHook inside a real mmengine Runner: records on schedule into the log and the work_dir; the
 records plotted over training."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -13,7 +12,6 @@ from mmengine.runner import Runner
 from PIL import Image
 from torch.utils.data import Dataset
 
-from conftest import ROOT
 from mmedit_vit.analysis.plots import OVER_TRAINING, PANEL
 from mmedit_vit.analysis.sink_stats_log import read_sink_stats, sink_stats_series
 from mmedit_vit.engine.hooks import SinkStatsHook
@@ -100,9 +98,7 @@ def test_bad_arguments_are_named():
 
 def test_plot_over_epochs_from_the_hooks_records(tmp_path):
     """tools/plot_sink_stats.py on the jsonl a real run wrote: series equal the records, PNG of the stated size."""
-    spec = importlib.util.spec_from_file_location('plot_sink_stats', osp.join(ROOT, 'tools', 'plot_sink_stats.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from mmedit_vit.apis import plot_sink_stats as tool
 
     hook = dict(type='SinkStatsHook', interval=2, by_epoch=True, num_images=2)
     _, records, _ = run(tmp_path, hook, max_epochs=4)

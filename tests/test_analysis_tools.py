@@ -11,10 +11,10 @@ from PIL import Image
 
 from conftest import perturb_
 from mmedit_vit.analysis import plots
-from mmedit_vit.apis.config_model import build_backbone, normalisation, normalise_images
 from mmedit_vit.analysis.layer_stats import layer_statistics
 from mmedit_vit.analysis.probes import capture_backbone
-from tools import analyze
+from mmedit_vit.apis import analyze
+from mmedit_vit.apis.config_model import build_backbone, normalisation, normalise_images
 
 ARCH = "dict(embed_dims=32, num_heads=2, depth=4)"
 
@@ -46,7 +46,8 @@ def test_analyze_compares_configs_and_loads_checkpoints(tmp_path, images):
     reg4 = write(tmp_path / 'reg4_bb.py',
                  f"model = dict(type='PlainViT', num_registers=4, arch={ARCH}, img_size=32)\n"
                  "data_preprocessor = dict(mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5])\n")
-    edit = write(tmp_path / 'edit_seg.py', "model = dict(type='EncoderDecoder', data_preprocessor=dict(mean=[0., 0., 0.],"
+    edit = write(tmp_path / 'edit_seg.py', "model = dict(type='EncoderDecoder', "
+                 "data_preprocessor=dict(mean=[0., 0., 0.],"
                  f" std=[255., 255., 255.], bgr_to_rgb=True), backbone=dict(type='EDITViT', arch={ARCH}))\n")
     # a checkpoint the way this project's segmentors save them: the backbone under 'backbone.'
     trained = MODELS.build(dict(type='PlainViT', num_registers=4, arch=eval(ARCH), img_size=32))

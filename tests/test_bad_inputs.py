@@ -15,9 +15,9 @@ import pytest
 import torch
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 
+from mmedit_vit.apis import CfgOptionsAction, load_run_config
 from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.datasets.transforms import BadSampleError
-from mmedit_vit.apis import CfgOptionsAction, load_run_config
 from mmedit_vit.models.backbones.vit import PlainViT
 from mmedit_vit.utils import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_file
 

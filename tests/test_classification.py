@@ -15,12 +15,12 @@ from PIL import Image
 from timm.models.vision_transformer import VisionTransformer
 
 from conftest import ROOT, perturb_
+from mmedit_vit.apis import robustness
 from mmedit_vit.converters import convert_vit_state_dict, load_pretrained
 from mmedit_vit.datasets import make_synthetic_folder
 from mmedit_vit.datasets.imagenet_subset_dataset import ImageNetSubsetDataset
 from mmedit_vit.datasets.imagenet_subsets import named_synsets, subset_indices_in_1k
 from mmedit_vit.evaluation import topk_accuracy
-from mmedit_vit.apis import robustness
 from mmedit_vit.models.classifiers import center_occlusion, fgsm
 
 ARCH = dict(embed_dims=32, num_heads=2, depth=2)

@@ -4,8 +4,8 @@ checkpoint starts a dense-task backbone and the robustness evaluation."""
 import glob
 import json
 import os
-import pickle
 import os.path as osp
+import pickle
 import subprocess
 import sys
 
@@ -17,9 +17,9 @@ from mmengine.registry import MODELS
 from mmengine.runner import Runner
 
 from conftest import ROOT
+from mmedit_vit.apis import robustness
 from mmedit_vit.converters import load_pretrained
 from mmedit_vit.datasets import make_synthetic_folder
-from mmedit_vit.apis import robustness
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
 

@@ -8,20 +8,21 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmdet.evaluation import CocoMetric
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
-from mmdet.evaluation import CocoMetric
-from mmdet.registry import DATASETS, MODELS
 
 from conftest import ROOT, perturb_, slow_except
-from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.apis import DatasetNotFoundError, check_data_roots
+from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.datasets import make_synthetic_coco
-from mmedit_vit.datasets.synthetic_coco import CLASSES, main as synthetic_coco_main
+from mmedit_vit.datasets.synthetic_coco import CLASSES
+from mmedit_vit.datasets.synthetic_coco import main as synthetic_coco_main
 from mmedit_vit.models import PlainViT
 from mmedit_vit.models.backbones import BACKBONE_VARIANTS
 

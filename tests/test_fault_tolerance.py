@@ -15,11 +15,11 @@ import time
 
 import pytest
 import torch
+from toy_runner import toy_config, toy_runner
 
 from mmedit_vit.converters import CheckpointMismatchError
 from mmedit_vit.engine import TrainingDivergedError
 from mmedit_vit.utils import UnsafeCheckpointError, load_checkpoint_file
-from toy_runner import toy_config, toy_runner
 from seg_helpers import run_tool, training_losses
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

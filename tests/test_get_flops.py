@@ -10,8 +10,8 @@ from mmengine.registry import MODELS
 
 from mmedit_vit.analysis import count_flops, count_parameters
 from mmedit_vit.analysis.paper_tables import EDIT_TABLE1
+from mmedit_vit.apis import get_flops
 from mmedit_vit.apis.config_complexity import default_shape, task_of
-from tools import get_flops
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

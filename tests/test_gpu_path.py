@@ -63,11 +63,7 @@ def test_throughput_tool_runs_without_openmmlab_data_stack(task, tmp_path):
 
 
 def test_segmenter_stand_in_is_mmseg_head_layer_for_layer():
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        from throughput import SegmenterStandIn
-    finally:
-        sys.path.pop(0)
+    from mmedit_vit.analysis.throughput import SegmenterStandIn
     init_default_scope('mmseg')
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'segmenter_edit_t_ade20k.py'))
     cfg.model.backbone.init_cfg = None

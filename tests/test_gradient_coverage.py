@@ -11,7 +11,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope, MODELS
+from mmengine.registry import MODELS, DefaultScope
 from mmengine.structures import BaseDataElement
 
 from conftest import ROOT

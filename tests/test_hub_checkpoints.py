@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import save_file
 
 from conftest import ROOT, perturb_
-from mmedit_vit.converters import hub_model_id, is_hub_name, load_pretrained
 from mmedit_vit.apis import check_pretrained_files
+from mmedit_vit.converters import hub_model_id, is_hub_name, load_pretrained
 from mmedit_vit.models import EDITViT, PlainViT
 
 REVISION = '0123456789abcdef0123456789abcdef01234567'

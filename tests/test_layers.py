@@ -8,8 +8,15 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import Block as TimmBlock
 
 from conftest import perturb_
-from mmedit_vit.models.layers import (Attention, AttentionGate, Block, BroadcastMlp, ContextBroadcast,
-                                      EDITDecoderLayer, capture_maps)
+from mmedit_vit.models.layers import (
+    Attention,
+    AttentionGate,
+    Block,
+    BroadcastMlp,
+    ContextBroadcast,
+    EDITDecoderLayer,
+    capture_maps,
+)
 
 
 def manual_attention(attn: Attention, x: torch.Tensor, gate: torch.Tensor = None, position: str = 'sdpa'):

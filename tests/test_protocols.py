@@ -207,8 +207,8 @@ TABLE6_PARAMS = {'t': 34.1e6, 's': 53.5e6, 'b': 127.0e6}
 
 
 def build_segmentor(name: str):
-    from mmseg.registry import MODELS
     from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
     init_default_scope('mmseg')
     cfg = load(name)
     model_cfg = copy.deepcopy(cfg.model)
@@ -252,10 +252,10 @@ def test_cls_in100_headwise_option_is_one_gate_per_head():
 def test_coco_training_draws_the_swin_scales_and_crops():
     """The 1x and 3x pipelines resize the shorter side to one of 480, 512, ..., 800, sometimes after a crop."""
     import numpy as np
-    from mmengine.registry import init_default_scope
     from mmdet.registry import TRANSFORMS
     from mmdet.structures.bbox import HorizontalBoxes
     from mmdet.structures.mask import BitmapMasks
+    from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     for name in ('maskrcnn_edit_t_coco.py', 'maskrcnn_edit_t_coco_ms-3x.py'):
         pipeline = load(name).train_dataloader.dataset.pipeline

@@ -19,20 +19,17 @@ peak) and time with and without it.
 import argparse
 import os
 import statistics
-import sys
 import time
 from functools import partial
 from typing import Callable, Dict, List, Tuple
 
 import torch
+from mmengine.registry import MODELS
 from timm.models.vision_transformer import VisionTransformer
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mmengine.registry import MODELS  # noqa: E402
-
-import mmedit_vit  # noqa: E402,F401
-from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS  # noqa: E402
-from mmedit_vit.models.layers import Attention, Block  # noqa: E402
+import mmedit_vit  # noqa: F401
+from mmedit_vit.models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS
+from mmedit_vit.models.layers import Attention, Block
 
 
 def timm_reference(size: str, img_size: int = 224) -> torch.nn.Module:

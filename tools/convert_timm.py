@@ -13,23 +13,20 @@ as it is. Anything that does not fit stops the conversion with the keys named.
 """
 import argparse
 import os
-import sys
 
 import torch
+from mmengine.config import DictAction
+from mmengine.registry import MODELS
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import MODELS  # noqa: E402
-
-import mmedit_vit  # noqa: E402,F401
-from mmedit_vit.converters import (  # noqa: E402
+import mmedit_vit  # noqa: F401
+from mmedit_vit.converters import (
     CheckpointMismatchError,
     convert_vit_state_dict,
     is_hub_name,
     read_checkpoint,
     unwrap_state_dict,
 )
-from mmedit_vit.models.backbones import ARCH_SETTINGS  # noqa: E402
+from mmedit_vit.models.backbones import ARCH_SETTINGS
 
 
 def infer_backbone_cfg(state: dict, args: argparse.Namespace) -> dict:

@@ -14,10 +14,8 @@ import argparse
 import copy
 import glob
 import os.path as osp
-import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'segmenter_edit_t_synthetic_ade20k.py')
 DATA_ROOT = osp.join(ROOT, 'data', 'synthetic_ade20k')
@@ -59,9 +57,9 @@ def draw_predictions(cfg_path: str, checkpoint: str, out_file: str, num_images: 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from mmedit_vit.datasets import make_synthetic_ade20k
     from mmedit_vit.apis import enable_tta, load_run_config
     from mmedit_vit.apis.demo_session import DemoSession
+    from mmedit_vit.datasets import make_synthetic_ade20k
 
     work_dir = osp.abspath(args.work_dir)
     title = f'Segmenter-T (EDIT backbone) on generated ADE20K-format data, {args.iters} iterations on this machine'

@@ -15,10 +15,8 @@ import argparse
 import copy
 import os
 import os.path as osp
-import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
 DATA_ROOT = osp.join(ROOT, 'data', 'synthetic_cls')
@@ -42,10 +40,10 @@ def main(argv=None) -> dict:
     import torch
     from mmengine.registry import MODELS
 
-    from mmedit_vit.converters import load_pretrained
-    from mmedit_vit.datasets import make_synthetic_folder
     from mmedit_vit.apis import load_run_config, robustness
     from mmedit_vit.apis.demo_session import DemoSession
+    from mmedit_vit.converters import load_pretrained
+    from mmedit_vit.datasets import make_synthetic_folder
 
     if 'OMP_NUM_THREADS' not in os.environ:
         torch.set_num_threads(1)  # the 48-px EDIT-T steps are too small to gain from more, and lose much on busy cores

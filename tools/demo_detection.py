@@ -17,11 +17,9 @@ The same run through the generic tools:
 """
 import argparse
 import os.path as osp
-import sys
 from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')
 COLUMNS = {'coco/bbox_mAP': 'bbox mAP', 'coco/bbox_mAP_50': 'bbox mAP50', 'coco/segm_mAP': 'segm mAP',
@@ -45,9 +43,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     args = parse_args(argv)
-    from mmedit_vit.datasets import make_synthetic_coco
     from mmedit_vit.apis import load_run_config
     from mmedit_vit.apis.demo_session import DemoSession
+    from mmedit_vit.datasets import make_synthetic_coco
 
     work_dir = osp.abspath(args.work_dir)
     title = 'Mask R-CNN (EDIT ViT-T backbone) from scratch on generated COCO-format data'

@@ -16,10 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${out:-$PWD/work_dirs/gpu_check}"
 mkdir -p "$out"
 py="${PYTHON:-python3}"
-if compgen -G '.whl/*.whl' > /dev/null; then
-  "$py" -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+if compgen -G '.whl/*.whl' > /dev/null && ! "$py" -c 'import mmengine' 2> /dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
 budget="${GPU_CHECK_BUDGET_S:-450}"
 start=$SECONDS

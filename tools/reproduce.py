@@ -12,12 +12,8 @@ detection) accumulate gradients (``optim_wrapper.accumulative_counts``). ``--aut
 the per-GPU batch and scales the learning rate linearly (not the papers' protocol).
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run, execute  # noqa: E402
+from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run, execute
 
 
 def main(argv=None) -> None:

@@ -7,15 +7,21 @@
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config
 
-from mmengine.config import Config  # noqa: E402
-
-from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, build_runner, check_data_roots,  # noqa: E402
-                             enable_tta, load_run_config, release, run_tool)
-from mmedit_vit.datasets import PERTURBATIONS  # noqa: E402
+from mmedit_vit.apis import (
+    LAUNCHERS,
+    CfgOptionsAction,
+    adapt_to_device,
+    build_runner,
+    check_data_roots,
+    enable_tta,
+    load_run_config,
+    release,
+    run_tool,
+)
+from mmedit_vit.datasets import PERTURBATIONS
 
 
 def parse_args() -> argparse.Namespace:

@@ -7,13 +7,19 @@
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmedit_vit.apis import (LAUNCHERS, CfgOptionsAction, adapt_to_device, apply_speed_options,  # noqa: E402
-                             build_runner, check_data_roots, check_pretrained_files, load_run_config, release,
-                             run_tool)
+from mmedit_vit.apis import (
+    LAUNCHERS,
+    CfgOptionsAction,
+    adapt_to_device,
+    apply_speed_options,
+    build_runner,
+    check_data_roots,
+    check_pretrained_files,
+    load_run_config,
+    release,
+    run_tool,
+)
 
 
 def parse_args() -> argparse.Namespace:

@@ -3,8 +3,17 @@ build its model for analysis and count its complexity. ``tools/*.py`` are argpar
 from .cfg_options import CfgOptionsAction, check_option_keys
 from .cli import run_tool
 from .data_check import DatasetNotFoundError, check_data_roots
-from .run_config import (AMP_DTYPES, LAUNCHERS, adapt_to_device, apply_speed_options, build_runner,
-                         check_pretrained_files, enable_tta, load_run_config, release)
+from .run_config import (
+                         AMP_DTYPES,
+                         LAUNCHERS,
+                         adapt_to_device,
+                         apply_speed_options,
+                         build_runner,
+                         check_pretrained_files,
+                         enable_tta,
+                         load_run_config,
+                         release,
+)
 
 __all__ = ['CfgOptionsAction', 'check_option_keys', 'run_tool', 'DatasetNotFoundError', 'check_data_roots',
            'AMP_DTYPES', 'LAUNCHERS', 'adapt_to_device', 'apply_speed_options', 'build_runner',

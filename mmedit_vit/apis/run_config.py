@@ -13,8 +13,8 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .data_check import _leaf_datasets
 from .cfg_options import check_option_keys, replacing_dicts
+from .data_check import _leaf_datasets
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 AMP_DTYPES = ('float16', 'bfloat16')

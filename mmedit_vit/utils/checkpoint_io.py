@@ -85,8 +85,9 @@ def load_checkpoint_file(path: str, map_location: Optional[Any] = 'cpu') -> Any:
 
 def _load_url(url: str, map_location: Optional[Any] = None, model_dir: Optional[str] = None, **_) -> Any:
     """URLs: downloaded once into torch's hub cache, then read like a local file."""
-    from torch.hub import download_url_to_file, get_dir
     from urllib.parse import urlparse
+
+    from torch.hub import download_url_to_file, get_dir
     model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
     os.makedirs(model_dir, exist_ok=True)
     target = os.path.join(model_dir, os.path.basename(urlparse(url).path))

@@ -76,7 +76,8 @@ def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
     out = []
     for i in indices:
         if not isinstance(i, int) or not -depth <= i < depth:
-            raise ValueError(f'{name} entry {i!r} is outside the depth: allowed are integers in [{-depth}, {depth - 1}]')
+            raise ValueError(f'{name} entry {i!r} is outside the depth: allowed are integers in '
+                             f'[{-depth}, {depth - 1}]')
         out.append(i % depth)
     return out
 

@@ -1,7 +1,7 @@
 """Pure PyTorch building blocks of the ViT family (no OpenMMLab imports); timm's layers reused."""
 from .attention import Attention
-from .block import Block
 from .attention_gate import GATE_MODES, GATE_POSITIONS, AttentionGate
+from .block import Block
 from .context_broadcast import CB_MODES, BroadcastMlp, ContextBroadcast
 from .edit_decoder import EDITDecoderLayer
 from .probe import MapProbe, capture_maps

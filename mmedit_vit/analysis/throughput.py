@@ -1,0 +1,273 @@
+"""Training throughput on generated data: images/s, peak memory and model FLOP utilisation (MFU).
+
+    python tools/throughput.py --task seg|cls [--variant edit] [--arch base] [--batch N] [--img-size N]
+        [--iters 200] [--warmup 20] [--dtype bfloat16|float16|float32] [--with-cp] [--compile]
+        [--device cuda] [--peak-tflops T] [--table FILE]
+
+``--task cls`` is the classifier of ``configs/cls_{variant}_{arch}_in1k.py`` (its model, Mixup/CutMix in
+the data preprocessor, BCE, LAMB with gradient clipping); ``--task seg`` is the Segmenter of
+``configs/segmenter_{variant}_{arch}_ade20k.py``: the same backbone with a stand-in for mmseg's
+``SegmenterMaskTransformerHead`` (same layers and widths; tests/test_throughput.py checks its parameter
+count against mmseg's head) and SGD, so that it runs where only torch + timm + mmengine are installed.
+Each step is mmengine's: ``optim_wrapper.optim_context`` (autocast through ``AmpOptimWrapper(dtype=...)``
+as ``tools/train.py --amp-dtype``) and ``update_params``. Data loading is not part of the measurement.
+
+MFU = images/s x 6 x forward multiply-adds per image / peak FLOP/s of the card (forward + backward
+= 3 forward passes, 2 FLOPs per multiply-add; the multiply-adds counted as ``tools/get_flops.py``
+does). Recomputation under ``--with-cp`` is not credited (model FLOPs, not hardware FLOPs).
+"""
+import argparse
+import os
+import os.path as osp
+import time
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import MODELS
+from mmengine.structures import BaseDataElement
+from timm.layers import trunc_normal_
+from torch import nn
+
+import mmedit_vit  # noqa: F401  (registers the models)
+from mmedit_vit.analysis.complexity import count_flops
+from mmedit_vit.models.layers import Block
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# dense bf16/fp16 tensor-core peak, TFLOP/s, by device name (vendor data sheets)
+PEAK_TFLOPS = (('H200', 989.0), ('H100 PCIe', 756.0), ('H100 NVL', 835.0), ('H100', 989.0), ('A100', 312.0),
+               ('L40S', 362.0), ('A10G', 125.0), ('L4', 121.0))
+ARCHS = {'t': 'tiny', 's': 'small', 'b': 'base'}
+
+
+class SegmenterStandIn(nn.Module):
+    """Backbone + Segmenter mask transformer (mmseg's ``SegmenterMaskTransformerHead`` layer for layer).
+
+    Class embeddings join the projected patch tokens through ``num_layers`` transformer layers; masks
+    are the cosine products of projected patches and classes, layer-normed over classes, upsampled
+    to the input and scored with cross-entropy.
+    """
+
+    def __init__(self, backbone: nn.Module, num_classes: int = 150, num_layers: int = 2,
+                 drop_path_rate: float = 0.1) -> None:
+        super().__init__()
+        dim, heads = backbone.embed_dims, backbone.num_heads
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.dec_proj = nn.Linear(dim, dim)
+        self.cls_emb = nn.Parameter(torch.zeros(1, num_classes, dim))
+        rates = torch.linspace(0, drop_path_rate, num_layers).tolist()
+        self.layers = nn.ModuleList([Block(dim, heads, drop_path=r, norm_layer=nn.LayerNorm) for r in rates])
+        self.decoder_norm = nn.LayerNorm(dim)
+        self.patch_proj = nn.Linear(dim, dim, bias=False)
+        self.classes_proj = nn.Linear(dim, dim, bias=False)
+        self.mask_norm = nn.LayerNorm(num_classes)
+        trunc_normal_(self.cls_emb, std=0.02)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, num_classes, H, W) logits."""
+        feat = self.backbone(images)[-1]
+        b, c, h, w = feat.shape
+        x = self.dec_proj(feat.flatten(2).transpose(1, 2))
+        x = torch.cat([x, self.cls_emb.expand(b, -1, -1)], dim=1)
+        for layer in self.layers:
+            x = layer(x)
+        x = self.decoder_norm(x)
+        patches = F.normalize(self.patch_proj(x[:, :-self.num_classes]), dim=2)
+        classes = F.normalize(self.classes_proj(x[:, -self.num_classes:]), dim=2)
+        masks = self.mask_norm(patches @ classes.transpose(1, 2))
+        masks = masks.transpose(1, 2).reshape(b, self.num_classes, h, w)
+        return F.interpolate(masks, size=images.shape[-2:], mode='bilinear', align_corners=False)
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self(images).float(), labels, ignore_index=255)
+
+
+def build_seg(variant: str, arch: str, with_cp: bool, img_size: int) -> SegmenterStandIn:
+    """The backbone of configs/segmenter_{variant}_{arch}_ade20k.py (no pretrained weights)."""
+    types = {'deit3': dict(type='PlainViT'), 'edit': dict(type='EDITViT'), 'gated': dict(type='GatedViT'),
+             'cb': dict(type='CBViT'), 'reg4': dict(type='PlainViT', num_registers=4)}
+    if variant not in types:
+        raise SystemExit(f'--variant {variant!r} is not known; choose one of {sorted(types)}')
+    backbone = MODELS.build(dict(types[variant], arch=arch, img_size=img_size, drop_path_rate=0.1, out_indices=-1,
+                                 final_norm=True, with_cp=with_cp))
+    return SegmenterStandIn(backbone)
+
+
+def build_cls(variant: str, arch: str, with_cp: bool) -> Tuple[nn.Module, dict]:
+    """The model and optim_wrapper settings of configs/cls_{variant}_{arch}_in1k.py."""
+    path = osp.join(ROOT, 'configs', f'cls_{variant}_{arch[0]}_in1k.py')
+    if not osp.isfile(path):
+        raise SystemExit(f'no classification config {path}')
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.with_cp = with_cp
+    return MODELS.build(cfg.model), cfg.optim_wrapper
+
+
+class ClsStep(nn.Module):
+    """The classifier's training step: data preprocessing (normalise, Mixup/CutMix; eager, its random box
+    sizes change every step), then forward and loss (the part ``--compile`` compiles)."""
+
+    def __init__(self, model: nn.Module, compile_model: bool = False) -> None:
+        super().__init__()
+        self.model = model
+        self.forward_loss = torch.compile(self._forward_loss) if compile_model else self._forward_loss
+
+    def _forward_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.model.loss_module(self.model(inputs, mode='tensor'), targets)
+
+    def forward(self, data: dict) -> torch.Tensor:
+        data = self.model.data_preprocessor(data, True)
+        targets = self.model.targets(data['data_samples'], data['inputs'].device)
+        return self.forward_loss(data['inputs'], targets)
+
+
+def peak_tflops(device: torch.device, given: Optional[float]) -> Optional[float]:
+    if given:
+        return given
+    if device.type != 'cuda':
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, value in PEAK_TFLOPS:
+        if key in name:
+            return value
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--task', choices=['seg', 'cls'], required=True)
+    parser.add_argument('--variant', default='edit')
+    parser.add_argument('--arch', default='base', help='tiny | small | base')
+    parser.add_argument('--batch', type=int, default=None, help='images per step (seg 8, cls 128)')
+    parser.add_argument('--img-size', type=int, default=None, help='seg 512, cls 224')
+    parser.add_argument('--iters', type=int, default=200, help='timed iterations')
+    parser.add_argument('--warmup', type=int, default=20, help='untimed iterations first (compilation happens here)')
+    parser.add_argument('--dtype', default='bfloat16', choices=['bfloat16', 'float16', 'float32'])
+    parser.add_argument('--with-cp', action='store_true', help='activation checkpointing in the backbone')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the forward and loss (not the optimiser step, not Mixup)')
+    parser.add_argument('--device', default='cuda')
+    parser.add_argument('--peak-tflops', type=float, default=None,
+                        help='peak FLOP/s of the device in TFLOP/s (default: by CUDA device name, bf16 dense)')
+    parser.add_argument('--table', default=None, help='append the result as a Markdown row to this file')
+    args = parser.parse_args()
+    arch = ARCHS.get(args.arch, args.arch)
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda given but no CUDA device is available')
+    dtype = getattr(torch, args.dtype)
+    if dtype != torch.float32 and device.type != 'cuda':
+        raise SystemExit(f"--dtype {args.dtype} uses mmengine's AmpOptimWrapper, which needs CUDA; "
+                         'use --dtype float32 on a CPU')
+    if device.type == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(0)
+    img = args.img_size or (512 if args.task == 'seg' else 224)
+    batch = args.batch or (8 if args.task == 'seg' else 128)
+
+    if args.task == 'seg':
+        model = build_seg(args.variant, arch, args.with_cp, img)
+        counted = model
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=0.0)
+        clip_grad = None
+        step_module: nn.Module = model
+        config = f'segmenter_{args.variant}_{arch[0]}_ade20k (stand-in head)'
+    else:
+        classifier, optim_cfg = build_cls(args.variant, arch, args.with_cp)
+        counted = classifier
+        opt = dict(optim_cfg.optimizer)
+        opt_type = opt.pop('type')
+        if opt_type == 'Lamb':
+            from timm.optim import Lamb
+            optimizer = Lamb(classifier.parameters(), **opt)
+        else:
+            optimizer = getattr(torch.optim, opt_type)(classifier.parameters(), **opt)
+        clip_grad = optim_cfg.get('clip_grad')
+        step_module = ClsStep(classifier, args.compile)
+        config = f'cls_{args.variant}_{arch[0]}_in1k'
+    macs = count_flops(_TensorForward(counted), img)  # one image, forward
+    counted.to(device)  # mmengine's BaseModel.to also moves its data preprocessor's target device
+    step_module.to(device).train()
+
+    wrapper_kwargs = dict(optimizer=optimizer, clip_grad=dict(clip_grad) if clip_grad else None)
+    if dtype == torch.float32:
+        optim_wrapper = OptimWrapper(**wrapper_kwargs)
+    else:
+        optim_wrapper = AmpOptimWrapper(dtype=dtype, loss_scale='dynamic' if dtype == torch.float16 else 1.0,
+                                        **wrapper_kwargs)
+    if args.task == 'seg':
+        images = torch.randn(batch, 3, img, img, device=device)
+        labels = torch.randint(0, 150, (batch, img, img), device=device)
+        loss_fn = torch.compile(step_module.loss) if args.compile else step_module.loss
+        run = lambda: loss_fn(images, labels)  # noqa: E731
+    else:
+        data = dict(inputs=torch.randint(0, 256, (batch, 3, img, img), dtype=torch.uint8, device=device),
+                    data_samples=[BaseDataElement(gt_label=torch.tensor([i % 1000])) for i in range(batch)])
+        run = lambda: step_module(dict(data))  # noqa: E731
+
+    def step() -> torch.Tensor:
+        with optim_wrapper.optim_context(step_module):
+            loss = run()
+        optim_wrapper.update_params(loss)
+        return loss
+
+    start = time.perf_counter()
+    for _ in range(args.warmup):
+        step()
+    sync(device)
+    warm_s = time.perf_counter() - start
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    for _ in range(args.iters):
+        loss = step()
+    sync(device)
+    seconds = time.perf_counter() - start
+    if not torch.isfinite(loss.detach()).item():
+        raise SystemExit(f'loss is {loss.item()}: the measurement is void')
+    images_per_s = batch * args.iters / seconds
+    achieved = images_per_s * 6 * macs / 1e12
+    peak = peak_tflops(device, args.peak_tflops)
+    mem = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == 'cuda' else float('nan')
+    hardware = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'
+    mfu = f'{100 * achieved / peak:.1f}' if peak else 'n/a'
+    row = (f'| {config} | {img} | {batch} | {args.dtype} | {"yes" if args.with_cp else "no"} | '
+           f'{"yes" if args.compile else "no"} | {images_per_s:.1f} | {1000 * seconds / args.iters:.1f} | {mem:.1f} | '
+           f'{macs / 1e9:.2f} | {achieved:.1f} | {mfu} | {warm_s:.0f} |')
+    print(f'{hardware}, peak {peak} TFLOP/s')
+    print(TABLE_HEADER + row)
+    if args.table:
+        new = not osp.isfile(args.table)
+        os.makedirs(osp.dirname(osp.abspath(args.table)), exist_ok=True)
+        with open(args.table, 'a') as f:
+            if new:
+                f.write(f'{hardware}, peak {peak} TFLOP/s (bf16 dense), {args.iters} timed iterations after '
+                        f'{args.warmup} warm-up iterations, generated data\n\n' + TABLE_HEADER)
+            f.write(row + '\n')
+
+
+TABLE_HEADER = ('| model | size | batch | dtype | with_cp | compile | images/s | ms/iter | peak GiB | fwd GMACs/img '
+                '| TFLOP/s | MFU % | warm-up s |\n|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n')
+
+
+class _TensorForward(nn.Module):
+    """Forward of the model on images only, for counting multiply-adds."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.model, SegmenterStandIn):
+            return self.model(images)
+        return self.model(images, mode='tensor')
+
+
+def sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
