@@ -40,7 +40,7 @@ def no_gradient(model: torch.nn.Module) -> list:
 
 CLS_CASES = {f'cls_{v}_t_in1k': (f'cls_{v}_t_in1k.py', {}) for v in VARIANTS}
 CLS_CASES.update({
-    'cls_deit3_t_in1k_deit': ('cls_deit3_t_in1k_deit.py', {}),
+    'cls_deit_t_in1k': ('cls_deit_t_in1k.py', {}),
     'cls_gated_value': ('cls_gated_s_in100_value.py', {}),
     'cls_edit_gated_reg4': ('cls_edit_t_in1k.py', dict(gate='headwise', num_registers=4)),
     'cls_edit_elementwise_value_reg2': ('cls_edit_t_in1k.py', dict(gate='elementwise', gate_position='value',
