@@ -3,6 +3,7 @@
 A new user's mistakes (a bad option, file or value) surface as exceptions deep inside mmengine, a
 data loader worker or torch; the message is what helps, the traceback is noise. ``--debug`` keeps it.
 """
+import os
 import sys
 from typing import Callable, Optional, Sequence
 
@@ -23,7 +24,12 @@ def explain(err: BaseException) -> str:
 
 def run_tool(main: Callable[[], None], argv: Optional[Sequence[str]] = None) -> None:
     """Runs ``main``; an exception ends the process with status 1 and its message on stderr (the
-    traceback too with ``--debug``). On success the distributed process group is closed in order."""
+    traceback too with ``--debug``). On success the distributed process group is closed in order.
+
+    A process of a distributed run then ends at once (``os._exit(0)``, streams flushed): after the
+    group is destroyed, interpreter teardown can still destroy a joinable c10d thread and abort the
+    rank (``terminate called without an active exception``, SIGABRT) after a complete run.
+    """
     debug = DEBUG_FLAG in (sys.argv if argv is None else argv)
     try:
         main()
@@ -35,3 +41,7 @@ def run_tool(main: Callable[[], None], argv: Optional[Sequence[str]] = None) -> 
         sys.stderr.flush()
         raise SystemExit(1) from None
     release()
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
