@@ -15,10 +15,11 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.structures import BaseDataElement
 
 from conftest import ROOT
+from mmedit_vit.models.backbones import BACKBONE_VARIANTS
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-VARIANTS = ('deit3', 'edit', 'gated', 'cb', 'reg4')
+VARIANTS = tuple(BACKBONE_VARIANTS)
 TINY = dict(embed_dims=32, num_heads=2, depth=4)
 
 

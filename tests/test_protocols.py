@@ -158,7 +158,7 @@ def test_config_follows_every_row_of_its_protocol(name):
 # What a variant adds on top of BACKBONE_VARIANTS in every task (PROTOCOLS.md, "Backbone variants").
 PROTOCOL_ARGS = {'gated': dict(gate='elementwise')}
 DETECTION_ARGS = {'cb': dict(cb_layers=[6, 8, 9, 10])}
-ALL_VARIANTS = ('deit3', 'edit', 'gated', 'cb', 'reg4')
+ALL_VARIANTS = tuple(BACKBONE_VARIANTS)
 TRANSFER = ('cifar10', 'cifar100', 'flowers102', 'dtd', 'caltech256')
 GRIDS = (
     [(f'segmenter_{{v}}_{s}_ade20k.py', ALL_VARIANTS) for s in 'tsb']

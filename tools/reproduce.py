@@ -13,7 +13,7 @@ the per-GPU batch and scales the learning rate linearly (not the papers' protoco
 """
 import argparse
 
-from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run, execute
+from mmedit_vit.apis.reproduce import LAUNCHERS, TABLES, Plan, build_table, collect, dry_run, execute
 
 
 def main(argv=None) -> None:
@@ -24,7 +24,7 @@ def main(argv=None) -> None:
     parser.add_argument('--collect', action='store_true', help='write the table from the finished runs')
     parser.add_argument('--seeds', type=int, default=None, help='runs per cell (default 3; cb-table9: 5 noise seeds)')
     parser.add_argument('--gpus', type=int, default=8, help='GPUs per run (1, 2, 4, 8 or a multiple of 8)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default=None,
+    parser.add_argument('--launcher', choices=LAUNCHERS, default=None,
                         help='default: pytorch (torchrun) for several GPUs, none for one')
     parser.add_argument('--partition', default='gpu', help='slurm partition')
     parser.add_argument('--work-root', default='work_dirs/reproduce')

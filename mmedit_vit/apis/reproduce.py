@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..analysis import paper_tables as paper
+from .run_config import LAUNCHERS as RUN_LAUNCHERS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAPER_GPUS = 8  # every table's protocol is written for 8 GPUs
-LAUNCHERS = ('none', 'pytorch', 'slurm')
+LAUNCHERS = tuple(name for name in RUN_LAUNCHERS if name != 'mpi')  # the launch scripts written here
 SIZE_NAMES = {'t': 'Ti', 's': 'S', 'b': 'B'}
 
 
