@@ -148,6 +148,7 @@ def test_bad_init_cfg(tmp_path):
         model.init_weights()
 
 
+@pytest.mark.slow  # a subprocess of the tool
 def test_convert_tool_round_trip(tmp_path):
     reference = timm_model('deit_small_patch16_224')
     torch.save(reference.state_dict(), tmp_path / 'deit.pth')

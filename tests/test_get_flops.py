@@ -62,6 +62,7 @@ def test_detection_config_counts_the_whole_detector():
     assert result['flops'] > count_flops(backbone, img_size=(64, 96))
 
 
+@pytest.mark.slow  # a subprocess of the tool
 def test_command_line_on_a_bare_backbone(tmp_path):
     cfg = tmp_path / 'bb.py'
     cfg.write_text("model = dict(type='EDITViT', arch=dict(embed_dims=32, num_heads=2, depth=2), out_cls_token=True)\n")

@@ -120,6 +120,7 @@ def test_configs_with_hub_names_pass_the_file_check():
         check_pretrained_files(cfg)
 
 
+@pytest.mark.slow  # a subprocess of the tool
 def test_convert_tool_takes_a_hub_name(offline_cache, tmp_path):
     reference = timm_reference('deit3_small_patch16_224')
     fill_cache(offline_cache, 'timm/deit3_small_patch16_224.fb_in1k', reference.state_dict())

@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT
+from conftest import ROOT, slow_except
 from mmedit_vit.models.backbones.variants import BACKBONE_VARIANTS
 
 CONFIG_DIR = osp.join(ROOT, 'configs')
@@ -137,7 +137,12 @@ def test_every_config_is_in_the_protocols_table():
     assert sorted(set(ALL_CONFIGS) - covered) == []
 
 
-@pytest.mark.parametrize('name', ALL_CONFIGS, ids=lambda n: n[:-3])
+# one config of each family stays in the fast tier; the whole loop runs with the slow tests
+FAST_CONFIGS = ('segmenter_edit_b_ade20k.py', 'upernet_cb_s_ade20k.py', 'maskrcnn_gated_t_coco.py',
+                'cls_deit3_s_in1k.py', 'cls_deit_t_in1k.py', 'cls_gated_s_in100.py', 'cls_edit_b_in21k-ft-in1k.py')
+
+
+@pytest.mark.parametrize('name', slow_except(ALL_CONFIGS, keep=FAST_CONFIGS), ids=lambda n: n[:-3])
 def test_config_follows_every_row_of_its_protocol(name):
     cfg = load(name).to_dict()
     checked, wrong = 0, []
@@ -186,7 +191,11 @@ def with_variant(reference: dict, variant: str, detection: bool) -> dict:
     return cfg
 
 
-@pytest.mark.parametrize('pattern,variants', GRIDS, ids=[p.format(v='V')[:-3] for p, _ in GRIDS])
+FAST_GRIDS = ('segmenter_{v}_b_ade20k.py', 'upernet_{v}_s_ade20k.py', 'maskrcnn_{v}_t_coco.py', 'cls_{v}_s_in1k.py')
+
+
+@pytest.mark.parametrize('pattern,variants', [
+    pytest.param(p, v, marks=() if p in FAST_GRIDS else pytest.mark.slow, id=p.format(v='V')[:-3]) for p, v in GRIDS])
 def test_grid_config_is_its_bases_plus_the_variant_table(pattern, variants):
     reference = load(pattern.format(v='deit3')).to_dict()
     for variant in variants:

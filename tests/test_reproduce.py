@@ -67,7 +67,8 @@ def commands(table_id: str, **plan) -> list:
     return dry_run(build_table(table_id, 1), Plan(work_root='/tmp/nowhere', **plan))[2:]
 
 
-@pytest.mark.parametrize('gpus,batch', [(1, 16), (2, 8), (4, 4), (8, 2)])
+@pytest.mark.parametrize('gpus,batch', [(1, 16)] + [pytest.param(g, b, marks=pytest.mark.slow)
+                                                    for g, b in ((2, 8), (4, 4), (8, 2))])
 def test_segmentation_keeps_the_total_batch_with_a_larger_per_gpu_batch(gpus, batch):
     lines = commands('cb-table6', gpus=gpus, launcher='none' if gpus == 1 else 'pytorch')
     uper = [c for c in lines if ('tools/train.py' in c or 'dist_train' in c) and 'upernet_cb_s_ade20k.py' in c]

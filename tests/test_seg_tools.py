@@ -124,6 +124,7 @@ def test_two_process_torchrun_on_cpu(data_root, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'iter_3.pth'))
 
 
+@pytest.mark.slow  # a subprocess of the tool
 def test_missing_dataset_stops_with_a_clear_message(tmp_path):
     proc = run_tool([osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, 'configs', 'segmenter_edit_b_ade20k.py'),
                      '--work-dir', str(tmp_path), '--cfg-options', 'model.backbone.init_cfg=None'], cwd=str(tmp_path))
@@ -133,6 +134,7 @@ def test_missing_dataset_stops_with_a_clear_message(tmp_path):
     assert 'ADEChallengeData2016.zip' in proc.stderr and 'tools/run_demo.sh' in proc.stderr
 
 
+@pytest.mark.slow  # a subprocess of the tool
 def test_missing_pretrained_file_stops_with_a_clear_message(data_root, tmp_path):
     proc = run_tool(['tools/train.py', osp.join(ROOT, 'configs', 'segmenter_edit_b_ade20k.py'),
                      '--work-dir', str(tmp_path), '--cfg-options'] + data_options(data_root))
