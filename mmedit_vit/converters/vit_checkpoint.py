@@ -41,6 +41,23 @@ def _summary(keys: Sequence[str], limit: int = 8) -> str:
     return shown + (f', ... ({len(keys)} in all)' if len(keys) > limit else '')
 
 
+
+def state_dict_mismatch(target: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor]) -> List[str]:
+    """What keeps ``state`` from loading strictly into a model whose state dict is ``target``: missing and
+    unexpected keys and shape mismatches, each summarised; empty when it fits."""
+    missing = sorted(set(target) - set(state))
+    unexpected = sorted(set(state) - set(target))
+    misshapen = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(target[k].shape)}'
+                 for k in target if k in state and hasattr(state[k], 'shape') and state[k].shape != target[k].shape]
+    problems = []
+    if missing:
+        problems.append(f'missing in the checkpoint: {_summary(missing)}')
+    if unexpected:
+        problems.append(f'not in the model: {_summary(unexpected)}')
+    if misshapen:
+        problems.append(f'shape mismatch: {_summary(misshapen)}')
+    return problems
+
 def unwrap_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
     """The weights inside a checkpoint file: mmengine's 'state_dict', DeiT's 'model', or the dict itself."""
     if not isinstance(checkpoint, dict):
@@ -149,18 +166,8 @@ def convert_vit_state_dict(
         notes.append(f'kept the initialisation of {len(fresh)} keys absent from the checkpoint (missing_ok): '
                      f'{_summary(fresh)}')
 
-    missing = sorted(set(target) - set(state))
-    unexpected = sorted(set(state) - set(target))
-    misshapen = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(target[k].shape)}'
-                 for k in target if k in state and state[k].shape != target[k].shape]
-    if missing or unexpected or misshapen:
-        problems = []
-        if missing:
-            problems.append(f'missing in the checkpoint: {_summary(missing)}')
-        if unexpected:
-            problems.append(f'not in the model: {_summary(unexpected)}')
-        if misshapen:
-            problems.append(f'shape mismatch: {_summary(misshapen)}')
+    problems = state_dict_mismatch(target, state)
+    if problems:
         raise CheckpointMismatchError(
             f'checkpoint does not fit {type(model).__name__}: ' + '; '.join(problems)
             + '. Check arch / patch_size / num_registers / layer_scale_init / gate / cb_mode, '

@@ -18,26 +18,15 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
-from ..converters.vit_checkpoint import CheckpointMismatchError, _summary
+from ..converters.vit_checkpoint import CheckpointMismatchError, state_dict_mismatch
 from .hooks.atomic_checkpoint_hook import TMP_SUFFIX
 
 
 def check_state_dict_fits(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str) -> None:
     """Raises ``CheckpointMismatchError`` naming the keys unless ``state`` fits ``model`` exactly."""
-    target = model.state_dict()
-    missing = sorted(set(target) - set(state))
-    unexpected = sorted(set(state) - set(target))
-    misshapen = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(target[k].shape)}'
-                 for k in target if k in state and hasattr(state[k], 'shape') and state[k].shape != target[k].shape]
-    if not (missing or unexpected or misshapen):
+    problems = state_dict_mismatch(model.state_dict(), state)
+    if not problems:
         return
-    problems = []
-    if missing:
-        problems.append(f'missing in the checkpoint: {_summary(missing)}')
-    if unexpected:
-        problems.append(f'not in the model: {_summary(unexpected)}')
-    if misshapen:
-        problems.append(f'shape mismatch: {_summary(misshapen)}')
     raise CheckpointMismatchError(f'checkpoint {source} does not fit the {type(model).__name__} of this config: '
                                   + '; '.join(problems) + '. Was it trained with this config (size, variant, '
                                   'number of classes)?')
