@@ -30,7 +30,7 @@ setup(
         'mmcv>=2.0.0,<2.2.0',  # mmdet 3.3 refuses mmcv 2.2
         'mmsegmentation>=1.2.0,<1.3',
         'mmdet>=3.3.0,<3.4',
-        'timm>=1.0.15',
+        'timm>=1.0.31',  # the multi-tensor (foreach) LAMB of the ImageNet recipes
         'huggingface_hub>=0.23',  # checkpoints by hub name (timm/<model>.<tag>)
         'safetensors>=0.4',
         'numpy>=1.26,<2.5',

@@ -101,3 +101,54 @@ def test_gpu_check_script_keeps_its_time_budget(tmp_path):
     assert '- environment: ok' in report and 'mmedit_vit.models imports with torch + timm + mmengine only' in report
     assert '- benchmark: ok' in report and '| tiny | edit |' in report
     assert 'skipped, the 90 s budget is spent' in report  # the compiled runs do not fit: reported, not run
+
+
+def test_segmenter_stand_in_loss_is_the_same_with_either_resize():
+    """The stand-in's GEMM resize (as the configs' heads) and F.interpolate give one loss and one gradient."""
+    from mmedit_vit.analysis.throughput import build_seg
+    gemm = build_seg('edit', dict(embed_dims=32, num_heads=2, depth=2), False, 64, 'gemm')
+    interp = build_seg('edit', dict(embed_dims=32, num_heads=2, depth=2), False, 64, 'interpolate')
+    interp.load_state_dict(gemm.state_dict())
+    images, labels = torch.randn(2, 3, 64, 64), torch.randint(0, 150, (2, 64, 64))
+    losses = []
+    for model in (gemm, interp):
+        model.eval()  # no drop path: the two runs see the same network
+        loss = model.loss(images, labels)
+        loss.backward()
+        losses.append(loss.detach())
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-6)
+    for (name, p), q in zip(gemm.named_parameters(), interp.parameters()):
+        assert (p.grad is None) == (q.grad is None), name
+        if p.grad is None:  # EDIT's [CLS] and decoder: frozen in a dense model
+            continue
+        scale = q.grad.abs().max().item()  # some entries are 0 up to rounding (the key bias)
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-4 * scale, msg=name)
+    with pytest.raises(ValueError, match="resize='nearest' is not supported"):
+        build_seg('edit', 'tiny', False, 64, 'nearest')
+
+
+def test_profile_writes_the_operator_table(tmp_path):
+    from mmedit_vit.analysis.throughput import profile_steps
+    layer = torch.nn.Linear(8, 8)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+
+    def step():
+        optimizer.zero_grad()
+        layer(torch.randn(4, 8)).square().sum().backward()
+        optimizer.step()
+
+    path = profile_steps(step, torch.device('cpu'), str(tmp_path / 'prof'), 'toy', steps=3)
+    text = open(path).read()
+    assert path.endswith('profile_toy.txt') and text.startswith('3 training steps of toy')
+    addmm = [line for line in text.splitlines() if line.strip().startswith('aten::addmm')]
+    assert addmm and addmm[0].split()[-1] == '3'  # one forward matmul per step
+
+
+def test_lamb_kind_names_the_implementation_that_runs():
+    from timm.optim import Lamb
+
+    from mmedit_vit.analysis.throughput import lamb_kind
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    assert lamb_kind(torch.optim.SGD(params, lr=1.0), torch.device('cpu')) == 'SGD'
+    assert lamb_kind(Lamb(params), torch.device('cpu')).startswith('LAMB per tensor, timm ')
+    assert lamb_kind(Lamb(params), torch.device('cuda')).startswith('LAMB foreach, timm ')  # timm >= 1.0.31

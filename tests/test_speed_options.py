@@ -3,6 +3,7 @@
 The CUDA parts (mmengine's AmpOptimWrapper, inductor kernels) run in tools/gpu_check.sh.
 """
 import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -44,6 +45,23 @@ def test_compile_flag_sets_mmengine_compile():
     cfg = apply_speed_options(config(), compile_model=True)
     assert cfg.compile is True
     assert cfg.optim_wrapper.get('type', 'OptimWrapper') == config().optim_wrapper.get('type', 'OptimWrapper')
+
+
+def test_compile_mode_reaches_mmengine_compile():
+    assert apply_speed_options(config(), compile_model='default').compile is True
+    assert apply_speed_options(config(), compile_model='reduce-overhead').compile == dict(mode='reduce-overhead')
+    with pytest.raises(ValueError, match="'fast' is not a torch.compile mode; choose one of"):
+        apply_speed_options(config(), compile_model='fast')
+
+
+def test_train_tool_compile_flag_takes_a_mode(monkeypatch):
+    """tools/train.py --compile / --compile reduce-overhead parse into what apply_speed_options takes."""
+    import runpy
+    train = runpy.run_path(osp.join(ROOT, 'tools', 'train.py'))
+    cases = ((['--compile'], 'default'), (['--compile', 'reduce-overhead'], 'reduce-overhead'), ([], None))
+    for argv, expected in cases:
+        monkeypatch.setattr(sys, 'argv', ['train.py', 'cfg.py', *argv])
+        assert train['parse_args']().compile == expected
 
 
 def test_amp_without_cuda_is_refused(monkeypatch):

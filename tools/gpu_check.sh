@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The GPU measurements of the README, one command, under 8 minutes on one GPU:
+# The GPU measurements of the README, one command, under 9 minutes on one GPU:
 #   bash tools/gpu_check.sh [OUT_DIR]        (default: $OUT, else work_dirs/gpu_check)
 # 1. the models import with torch + timm + mmengine only (no mmcv / mmseg / mmdet);
 # 2. tools/benchmark.py --device cuda --dtype bfloat16 for Tiny / Small / Base (+ with_cp at 512x512);
-# 3. tools/throughput.py: segmenter_edit_b_ade20k (512x512, stand-in head) and cls_edit_b_in1k (224x224),
-#    with and without with_cp and torch.compile: images/s, peak memory, MFU.
-# Needs python3 with torch (CUDA), torchvision and timm. mmengine and its pure-python dependencies (addict,
-# yapf, platformdirs, termcolor, rich, markdown-it-py, mdurl, pygments) are installed from .whl/*.whl when
-# that folder exists (no network). Every step has a time limit inside an overall budget
-# (GPU_CHECK_BUDGET_S, default 450 s); what ran is in OUT_DIR/gpu_check.md, each step's log beside it.
+# 3. tools/throughput.py: segmenter_edit_b_ade20k (512x512, stand-in head; its loss resize as GEMMs, as the
+#    configs' heads, and once with F.interpolate) and cls_edit_b_in1k (224x224), with and without with_cp
+#    and torch.compile (default mode and reduce-overhead, i.e. CUDA graphs): images/s, peak memory, MFU;
+#    operator profiles of the eager steps (profile_*.txt). Steps measured in the README before come last.
+# Needs python3 with torch (CUDA), torchvision and timm. Wheels in .whl/ (mmengine and its pure-python
+# dependencies addict, yapf, platformdirs, termcolor, rich, markdown-it-py, mdurl, pygments; timm to measure
+# the pinned one) are installed into /tmp/site ahead of the machine's packages (no network). Every step has a
+# time limit inside an overall budget (GPU_CHECK_BUDGET_S, default 540 s); what ran is in
+# OUT_DIR/gpu_check.md, each step's log beside it.
 set -uo pipefail
 out="${1:-${OUT:-}}"
 [[ -n "$out" ]] && out="$(realpath -m "$out")"  # relative to where the command was given
@@ -17,10 +20,11 @@ out="${out:-$PWD/work_dirs/gpu_check}"
 mkdir -p "$out"
 py="${PYTHON:-python3}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-if compgen -G '.whl/*.whl' > /dev/null && ! "$py" -c 'import mmengine' 2> /dev/null; then
-  "$py" -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH="/tmp/site:$PYTHONPATH"
+if compgen -G '.whl/*.whl' > /dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
-budget="${GPU_CHECK_BUDGET_S:-450}"
+budget="${GPU_CHECK_BUDGET_S:-540}"
 start=$SECONDS
 : > "$out/status.md"
 
@@ -74,12 +78,15 @@ step benchmark 120 "$py" tools/benchmark.py "${dev[@]}" --sizes "${sizes[@]}" --
 table="$out/throughput.md"
 rm -f "$table"
 tp=("$py" tools/throughput.py "${dev[@]}" --variant edit --arch "$arch" --table "$table")
-step seg_eager 60 "${tp[@]}" --task seg "${tp_extra[@]}" --warmup "$warm"
-step cls_eager 60 "${tp[@]}" --task cls "${tp_extra[@]}" --warmup "$warm"
-step seg_cp 60 "${tp[@]}" --task seg --with-cp "${tp_extra[@]}" --warmup "$warm"
-step cls_cp 60 "${tp[@]}" --task cls --with-cp "${tp_extra[@]}" --warmup "$warm"
+step seg_eager 60 "${tp[@]}" --task seg "${tp_extra[@]}" --warmup "$warm" --profile "$out"
+step seg_interpolate 60 "${tp[@]}" --task seg --resize interpolate "${tp_extra[@]}" --warmup "$warm" --profile "$out"
+step cls_eager 75 "${tp[@]}" --task cls "${tp_extra[@]}" --warmup "$warm" --profile "$out"
+step seg_cudagraphs 100 "${tp[@]}" --task seg --compile reduce-overhead "${tp_extra[@]}" --warmup "$warm_compiled"
+step cls_cudagraphs 100 "${tp[@]}" --task cls --compile reduce-overhead "${tp_extra[@]}" --warmup "$warm_compiled"
 step seg_compile 100 "${tp[@]}" --task seg --compile "${tp_extra[@]}" --warmup "$warm_compiled"
 step cls_compile 100 "${tp[@]}" --task cls --compile "${tp_extra[@]}" --warmup "$warm_compiled"
+step seg_cp 60 "${tp[@]}" --task seg --with-cp "${tp_extra[@]}" --warmup "$warm"
+step cls_cp 60 "${tp[@]}" --task cls --with-cp "${tp_extra[@]}" --warmup "$warm"
 step seg_cp_compile 100 "${tp[@]}" --task seg --with-cp --compile "${tp_extra[@]}" --warmup "$warm_compiled"
 step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]}" --warmup "$warm_compiled"
 
@@ -93,5 +100,12 @@ step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]
   cat "$out"/benchmark_*.md 2>/dev/null
   echo
   cat "$table" 2>/dev/null
+  for profile in "$out"/profile_*.txt; do
+    [[ -f "$profile" ]] || continue
+    echo
+    echo '```'
+    head -n 30 "$profile"
+    echo '```'
+  done
 } > "$out/gpu_check.md"
 cat "$out/gpu_check.md"

@@ -1,7 +1,7 @@
 """Train any config of this project (segmentation, detection, classification) with mmengine's Runner.
 
     python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--amp-dtype float16|bfloat16] [--compile] [--auto-scale-lr] [--cfg-options key=value ...]
+        [--amp-dtype float16|bfloat16] [--compile [MODE]] [--auto-scale-lr] [--cfg-options key=value ...]
         [--launcher none|pytorch|slurm|mpi] [--debug]
 """
 import argparse
@@ -31,7 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA), float16')
     parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
                         help='mixed precision in this dtype (implies --amp; bfloat16 needs no loss scaling)')
-    parser.add_argument('--compile', action='store_true', help="torch.compile the model (mmengine's compile=True)")
+    parser.add_argument('--compile', nargs='?', const='default', metavar='MODE',
+                        help="torch.compile the model (mmengine's compile); MODE a torch.compile mode, e.g. "
+                             'reduce-overhead for CUDA graphs (without MODE: default)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size over auto_scale_lr.base_batch_size')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,

@@ -1,27 +1,35 @@
 """Training throughput on generated data: images/s, peak memory and model FLOP utilisation (MFU).
 
     python tools/throughput.py --task seg|cls [--variant edit] [--arch base] [--batch N] [--img-size N]
-        [--iters 200] [--warmup 20] [--dtype bfloat16|float16|float32] [--with-cp] [--compile]
-        [--device cuda] [--peak-tflops T] [--table FILE]
+        [--iters 200] [--warmup 20] [--dtype bfloat16|float16|float32] [--with-cp] [--compile [MODE]]
+        [--resize gemm|interpolate] [--device cuda] [--peak-tflops T] [--table FILE] [--profile DIR]
 
 ``--task cls`` is the classifier of ``configs/cls_{variant}_{arch}_in1k.py`` (its model, Mixup/CutMix in
 the data preprocessor, BCE, LAMB with gradient clipping); ``--task seg`` is the Segmenter of
 ``configs/segmenter_{variant}_{arch}_ade20k.py``: the same backbone with a stand-in for mmseg's
 ``SegmenterMaskTransformerHead`` (same layers and widths; tests/test_throughput.py checks its parameter
-count against mmseg's head) and SGD, so that it runs where only torch + timm + mmengine are installed.
+count against mmseg's head) and SGD, so that it runs where only torch + timm + mmengine are installed. Its
+loss resizes the logits to the labels as the configs' heads do (``bilinear_resize``, GEMMs); ``--resize
+interpolate`` uses mmseg's ``F.interpolate`` instead, to compare the two.
 Each step is mmengine's: ``optim_wrapper.optim_context`` (autocast through ``AmpOptimWrapper(dtype=...)``
 as ``tools/train.py --amp-dtype``) and ``update_params``. Data loading is not part of the measurement.
 
 MFU = images/s x 6 x forward multiply-adds per image / peak FLOP/s of the card (forward + backward
 = 3 forward passes, 2 FLOPs per multiply-add; the multiply-adds counted as ``tools/get_flops.py``
-does). Recomputation under ``--with-cp`` is not credited (model FLOPs, not hardware FLOPs).
+does, the Segmenter up to its 32x32 logits as ``tools/get_flops.py``). Recomputation under ``--with-cp``
+is not credited (model FLOPs, not hardware FLOPs).
+
+``--profile DIR`` runs 10 more steps under ``torch.profiler`` and writes the operators by self time
+(device time on a GPU) to ``DIR/profile_<model>.txt``: where a step's time goes.
 """
 import argparse
+import inspect
 import os
 import os.path as osp
 import time
 from typing import Optional, Tuple
 
+import timm
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
@@ -34,6 +42,7 @@ from torch import nn
 import mmedit_vit  # noqa: F401  (registers the models)
 from mmedit_vit.analysis.complexity import count_flops
 from mmedit_vit.models.layers import Block
+from mmedit_vit.models.layers.bilinear_resize import bilinear_resize
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # dense bf16/fp16 tensor-core peak, TFLOP/s, by device name (vendor data sheets)
@@ -47,12 +56,16 @@ class SegmenterStandIn(nn.Module):
 
     Class embeddings join the projected patch tokens through ``num_layers`` transformer layers; masks
     are the cosine products of projected patches and classes, layer-normed over classes, upsampled
-    to the input and scored with cross-entropy.
+    to the input (``resize``: 'gemm' as the configs' heads, or 'interpolate' as mmseg's) and scored with
+    cross-entropy.
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int = 150, num_layers: int = 2,
-                 drop_path_rate: float = 0.1) -> None:
+                 drop_path_rate: float = 0.1, resize: str = 'gemm') -> None:
         super().__init__()
+        if resize not in RESIZES:
+            raise ValueError(f'resize={resize!r} is not supported; choose one of {RESIZES}')
+        self.resize = resize
         dim, heads = backbone.embed_dims, backbone.num_heads
         self.backbone = backbone
         self.num_classes = num_classes
@@ -68,6 +81,13 @@ class SegmenterStandIn(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, num_classes, H, W) logits."""
+        logits = self.head_logits(images)
+        if self.resize == 'gemm':
+            return bilinear_resize(logits, images.shape[-2:])
+        return F.interpolate(logits, size=images.shape[-2:], mode='bilinear', align_corners=False)
+
+    def head_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, num_classes, H / 16, W / 16) logits, the head's output."""
         feat = self.backbone(images)[-1]
         b, c, h, w = feat.shape
         x = self.dec_proj(feat.flatten(2).transpose(1, 2))
@@ -78,14 +98,16 @@ class SegmenterStandIn(nn.Module):
         patches = F.normalize(self.patch_proj(x[:, :-self.num_classes]), dim=2)
         classes = F.normalize(self.classes_proj(x[:, -self.num_classes:]), dim=2)
         masks = self.mask_norm(patches @ classes.transpose(1, 2))
-        masks = masks.transpose(1, 2).reshape(b, self.num_classes, h, w)
-        return F.interpolate(masks, size=images.shape[-2:], mode='bilinear', align_corners=False)
+        return masks.transpose(1, 2).reshape(b, self.num_classes, h, w)
 
     def loss(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(self(images).float(), labels, ignore_index=255)
 
 
-def build_seg(variant: str, arch: str, with_cp: bool, img_size: int) -> SegmenterStandIn:
+RESIZES = ('gemm', 'interpolate')
+
+
+def build_seg(variant: str, arch: str, with_cp: bool, img_size: int, resize: str = 'gemm') -> SegmenterStandIn:
     """The backbone of configs/segmenter_{variant}_{arch}_ade20k.py (no pretrained weights)."""
     types = {'deit3': dict(type='PlainViT'), 'edit': dict(type='EDITViT'), 'gated': dict(type='GatedViT'),
              'cb': dict(type='CBViT'), 'reg4': dict(type='PlainViT', num_registers=4)}
@@ -93,7 +115,7 @@ def build_seg(variant: str, arch: str, with_cp: bool, img_size: int) -> Segmente
         raise SystemExit(f'--variant {variant!r} is not known; choose one of {sorted(types)}')
     backbone = MODELS.build(dict(types[variant], arch=arch, img_size=img_size, drop_path_rate=0.1, out_indices=-1,
                                  final_norm=True, with_cp=with_cp))
-    return SegmenterStandIn(backbone)
+    return SegmenterStandIn(backbone, resize=resize)
 
 
 def build_cls(variant: str, arch: str, with_cp: bool) -> Tuple[nn.Module, dict]:
@@ -110,10 +132,10 @@ class ClsStep(nn.Module):
     """The classifier's training step: data preprocessing (normalise, Mixup/CutMix; eager, its random box
     sizes change every step), then forward and loss (the part ``--compile`` compiles)."""
 
-    def __init__(self, model: nn.Module, compile_model: bool = False) -> None:
+    def __init__(self, model: nn.Module, compile_mode: Optional[str] = None) -> None:
         super().__init__()
         self.model = model
-        self.forward_loss = torch.compile(self._forward_loss) if compile_model else self._forward_loss
+        self.forward_loss = torch.compile(self._forward_loss, mode=compile_mode) if compile_mode else self._forward_loss
 
     def _forward_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.model.loss_module(self.model(inputs, mode='tensor'), targets)
@@ -147,8 +169,13 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=20, help='untimed iterations first (compilation happens here)')
     parser.add_argument('--dtype', default='bfloat16', choices=['bfloat16', 'float16', 'float32'])
     parser.add_argument('--with-cp', action='store_true', help='activation checkpointing in the backbone')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the forward and loss (not the optimiser step, not Mixup)')
+    parser.add_argument('--compile', nargs='?', const='default', metavar='MODE',
+                        help='torch.compile the forward and loss (not the optimiser step, not Mixup); MODE a '
+                             'torch.compile mode, e.g. reduce-overhead for CUDA graphs (without MODE: default)')
+    parser.add_argument('--resize', default='gemm', choices=RESIZES,
+                        help="seg: how the loss brings the logits to the labels (gemm: the configs' heads)")
+    parser.add_argument('--profile', default=None, metavar='DIR',
+                        help='profile 10 more steps; the operator table goes to DIR/profile_<model>.txt')
     parser.add_argument('--device', default='cuda')
     parser.add_argument('--peak-tflops', type=float, default=None,
                         help='peak FLOP/s of the device in TFLOP/s (default: by CUDA device name, bf16 dense)')
@@ -158,6 +185,11 @@ def main() -> None:
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda given but no CUDA device is available')
+    if args.compile:
+        from torch._inductor import list_mode_options
+        if args.compile not in list_mode_options():
+            raise SystemExit(f'--compile {args.compile!r} is not a torch.compile mode; '
+                             f'choose one of {tuple(list_mode_options())}')
     dtype = getattr(torch, args.dtype)
     if dtype != torch.float32 and device.type != 'cuda':
         raise SystemExit(f"--dtype {args.dtype} uses mmengine's AmpOptimWrapper, which needs CUDA; "
@@ -170,12 +202,12 @@ def main() -> None:
     batch = args.batch or (8 if args.task == 'seg' else 128)
 
     if args.task == 'seg':
-        model = build_seg(args.variant, arch, args.with_cp, img)
+        model = build_seg(args.variant, arch, args.with_cp, img, args.resize)
         counted = model
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=0.0)
         clip_grad = None
         step_module: nn.Module = model
-        config = f'segmenter_{args.variant}_{arch[0]}_ade20k (stand-in head)'
+        config = f'segmenter_{args.variant}_{arch[0]}_ade20k (stand-in head, {args.resize} resize)'
     else:
         classifier, optim_cfg = build_cls(args.variant, arch, args.with_cp)
         counted = classifier
@@ -188,7 +220,7 @@ def main() -> None:
             optimizer = getattr(torch.optim, opt_type)(classifier.parameters(), **opt)
         clip_grad = optim_cfg.get('clip_grad')
         step_module = ClsStep(classifier, args.compile)
-        config = f'cls_{args.variant}_{arch[0]}_in1k'
+        config = f'cls_{args.variant}_{arch[0]}_in1k ({lamb_kind(optimizer, device)})'
     macs = count_flops(_TensorForward(counted), img)  # one image, forward
     counted.to(device)  # mmengine's BaseModel.to also moves its data preprocessor's target device
     step_module.to(device).train()
@@ -202,7 +234,7 @@ def main() -> None:
     if args.task == 'seg':
         images = torch.randn(batch, 3, img, img, device=device)
         labels = torch.randint(0, 150, (batch, img, img), device=device)
-        loss_fn = torch.compile(step_module.loss) if args.compile else step_module.loss
+        loss_fn = torch.compile(step_module.loss, mode=args.compile) if args.compile else step_module.loss
         run = lambda: loss_fn(images, labels)  # noqa: E731
     else:
         data = dict(inputs=torch.randint(0, 256, (batch, 3, img, img), dtype=torch.uint8, device=device),
@@ -229,6 +261,10 @@ def main() -> None:
     seconds = time.perf_counter() - start
     if not torch.isfinite(loss.detach()).item():
         raise SystemExit(f'loss is {loss.item()}: the measurement is void')
+    if args.profile:
+        name = '_'.join([config.split(' ')[0]] + ([args.resize] if args.task == 'seg' else [])
+                        + (['cp'] if args.with_cp else []) + ([f'compile-{args.compile}'] if args.compile else []))
+        print(f'profile written to {profile_steps(step, device, args.profile, name)}')
     images_per_s = batch * args.iters / seconds
     achieved = images_per_s * 6 * macs / 1e12
     peak = peak_tflops(device, args.peak_tflops)
@@ -236,7 +272,7 @@ def main() -> None:
     hardware = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'
     mfu = f'{100 * achieved / peak:.1f}' if peak else 'n/a'
     row = (f'| {config} | {img} | {batch} | {args.dtype} | {"yes" if args.with_cp else "no"} | '
-           f'{"yes" if args.compile else "no"} | {images_per_s:.1f} | {1000 * seconds / args.iters:.1f} | {mem:.1f} | '
+           f'{args.compile or "no"} | {images_per_s:.1f} | {1000 * seconds / args.iters:.1f} | {mem:.1f} | '
            f'{macs / 1e9:.2f} | {achieved:.1f} | {mfu} | {warm_s:.0f} |')
     print(f'{hardware}, peak {peak} TFLOP/s')
     print(TABLE_HEADER + row)
@@ -254,6 +290,33 @@ TABLE_HEADER = ('| model | size | batch | dtype | with_cp | compile | images/s |
                 '| TFLOP/s | MFU % | warm-up s |\n|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n')
 
 
+def lamb_kind(optimizer: torch.optim.Optimizer, device: torch.device) -> str:
+    """Which LAMB runs: timm's multi-tensor one (timm >= 1.0.31, its default on CUDA) or its loop over tensors."""
+    name = type(optimizer).__name__
+    if name != 'Lamb':
+        return name
+    foreach = 'foreach' in inspect.signature(type(optimizer)).parameters and device.type == 'cuda'
+    return f"LAMB {'foreach' if foreach else 'per tensor'}, timm {timm.__version__}"
+
+
+def profile_steps(step, device: torch.device, out_dir: str, name: str, steps: int = 10) -> str:
+    """Runs ``steps`` training steps under ``torch.profiler``; writes the operators by self time."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == 'cuda':
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        sync(device)
+    sort_by = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, f'profile_{name}.txt')
+    with open(path, 'w') as f:
+        f.write(f'{steps} training steps of {name}, operators by {sort_by}\n\n')
+        f.write(prof.key_averages().table(sort_by=sort_by, row_limit=40, max_name_column_width=60))
+    return path
+
+
 class _TensorForward(nn.Module):
     """Forward of the model on images only, for counting multiply-adds."""
 
@@ -263,7 +326,7 @@ class _TensorForward(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if isinstance(self.model, SegmenterStandIn):
-            return self.model(images)
+            return self.model.head_logits(images)
         return self.model(images, mode='tensor')
 
 

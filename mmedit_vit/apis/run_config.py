@@ -6,7 +6,7 @@ GPU-oriented configs (nccl, SyncBN, DDP on a device) on a machine without CUDA.
 """
 import os
 import os.path as osp
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Tuple, Union
 
 import torch
 import torch.distributed as torch_dist
@@ -239,13 +239,15 @@ def adapt_to_device(cfg: Config) -> Config:
 
 
 def apply_speed_options(cfg: Config, amp: bool = False, amp_dtype: Optional[str] = None,
-                        compile_model: bool = False) -> Config:
+                        compile_model: Union[bool, str] = False) -> Config:
     """``--amp`` / ``--amp-dtype`` / ``--compile``: mmengine's ``AmpOptimWrapper(dtype=...)`` and ``compile``.
 
     float16 keeps mmengine's dynamic loss scaling; bfloat16 has float32's exponent range, so its loss
     scale stays 1 (the scaler still skips steps with non-finite gradients). mmengine's
     ``AmpOptimWrapper`` refuses a CPU, so mixed precision needs CUDA. ``compile`` makes the Runner
-    ``torch.compile`` the model's ``train_step`` (inductor; it pays off on a GPU).
+    ``torch.compile`` the model's ``train_step`` (inductor; it pays off on a GPU); a mode name
+    (``torch._inductor.list_mode_options()``) selects that mode ('reduce-overhead' adds CUDA graphs:
+    fewer kernel launches).
     """
     if amp_dtype is not None and amp_dtype not in AMP_DTYPES:
         raise ValueError(f'amp_dtype={amp_dtype!r} is not supported; choose one of {AMP_DTYPES}')
@@ -259,6 +261,13 @@ def apply_speed_options(cfg: Config, amp: bool = False, amp_dtype: Optional[str]
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = dtype
         cfg.optim_wrapper.loss_scale = 'dynamic' if dtype == 'float16' else 1.0
-    if compile_model:
+    if isinstance(compile_model, str) and compile_model != 'default':
+        from torch._inductor import list_mode_options  # about a second to import: only when a mode is asked for
+        modes = tuple(list_mode_options())
+        if compile_model not in modes:
+            raise ValueError(f'--compile {compile_model!r} is not a torch.compile mode; choose one of {modes}')
+    if compile_model in (True, 'default'):
         cfg.compile = True
+    elif compile_model:
+        cfg.compile = dict(mode=compile_model)
     return cfg

@@ -5,8 +5,10 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(img_size=(512, 512), patch_size=16, drop_path_rate=0.1, out_indices=-1, final_norm=True),
+    # mmseg's SegmenterMaskTransformerHead; its loss brings the 32x32 logits to 512x512 with GEMMs
+    # (mmedit_vit/models/decode_heads: same values, no atomic scatter in the backward)
     decode_head=dict(
-        type='SegmenterMaskTransformerHead',
+        type='MatmulResizeSegmenterMaskTransformerHead',
         num_classes=150,
         num_layers=2,
         dropout_ratio=0.0,

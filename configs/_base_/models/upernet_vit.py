@@ -13,8 +13,9 @@ model = dict(
     backbone=dict(img_size=(512, 512), patch_size=16, drop_path_rate=0.1, out_indices=(3, 5, 7, 11),
                   final_norm=True),
     neck=dict(type='Feature2Pyramid', rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
+    # mmseg's UPerHead and FCNHead; their losses resize the logits with GEMMs (mmedit_vit/models/decode_heads)
     decode_head=dict(
-        type='UPerHead',
+        type='MatmulResizeUPerHead',
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 3, 6),
         channels=512,
@@ -24,7 +25,7 @@ model = dict(
         align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     auxiliary_head=dict(
-        type='FCNHead',
+        type='MatmulResizeFCNHead',
         in_index=2,
         channels=256,
         num_convs=1,

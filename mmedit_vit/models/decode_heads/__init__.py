@@ -1,0 +1,10 @@
+"""mmseg decode heads whose training loss resizes logits with GEMMs (needs mmseg; registered on import)."""
+from .matmul_resize_heads import (
+                                  MatmulResizeFCNHead,
+                                  MatmulResizeLossMixin,
+                                  MatmulResizeSegmenterMaskTransformerHead,
+                                  MatmulResizeUPerHead,
+)
+
+__all__ = ['MatmulResizeLossMixin', 'MatmulResizeSegmenterMaskTransformerHead', 'MatmulResizeUPerHead',
+           'MatmulResizeFCNHead']
