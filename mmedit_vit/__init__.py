@@ -2,10 +2,10 @@
 Context Broadcasting and EDIT backbones.
 
 The models (backbones, layers, classifier) need torch, timm and mmengine only. The training side
-(datasets, transforms, hooks, optimiser constructors, metrics) needs the OpenMMLab stack (mmcv, which brings the
-opencv that mmengine's hooks import) and is registered when mmcv is installed. A GPU node with only
-torch + timm + mmengine can import, benchmark and time the models (tools/benchmark.py,
-tools/throughput.py).
+(datasets, transforms, hooks, optimiser constructors, metrics; mmseg's decode heads with the GEMM-resize
+loss) needs the OpenMMLab stack (mmcv, which brings the opencv that mmengine's hooks import, and mmseg)
+and is registered when that is installed. A GPU node with only torch + timm + mmengine can import,
+benchmark and time the models (tools/benchmark.py, tools/throughput.py).
 """
 import importlib.util
 

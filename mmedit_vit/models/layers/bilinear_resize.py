@@ -36,8 +36,9 @@ def bilinear_resize(x: torch.Tensor, size: Sequence[int], align_corners: bool = 
     """``F.interpolate(x, size, mode='bilinear', align_corners=align_corners)`` for (..., H, W) inputs, as GEMMs.
 
     Runs with autocast off in float32 (float64 for float64 inputs): half and bfloat16 inputs give a float32
-    result, the interpolation of their values without a rounding back (a loss upcasts it anyway). The large
-    product, the one writing the output, is one contiguous GEMM; the small one runs on the input side.
+    result, the interpolation of their values without a rounding back (a loss upcasts it anyway); with
+    ``torch.backends.cuda.matmul.allow_tf32`` set, the GEMMs round as TF32. The large product, the one writing
+    the output, is one contiguous GEMM; the small one runs on the input side.
     """
     out_h, out_w = (int(s) for s in size)
     in_h, in_w = x.shape[-2:]
