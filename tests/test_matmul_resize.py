@@ -5,8 +5,10 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads import decode_head
+from mmseg.models.losses import accuracy
 from mmseg.structures import SegDataSample
 
+from mmedit_vit.models.decode_heads import pixel_accuracy
 from mmedit_vit.models.layers.bilinear_resize import bilinear_resize, interpolation_matrix
 
 SIZES = [((32, 32), (512, 512)), ((128, 128), (512, 512)), ((7, 13), (20, 9)), ((13, 7), (5, 3)),
@@ -116,3 +118,15 @@ def test_head_loss_equals_mmseg_head(name, monkeypatch):
     assert ref_grads.keys() == our_grads.keys() and len(ref_grads) > 0
     for key in ref_grads:
         torch.testing.assert_close(our_grads[key], ref_grads[key], rtol=1e-4, atol=1e-6)
+
+
+def test_pixel_accuracy_equals_mmseg_accuracy():
+    logits = torch.randn(2, 5, 16, 16)
+    labels = torch.randint(0, 5, (2, 16, 16))
+    labels[0, :4] = 255
+    expected = accuracy(logits, labels, ignore_index=255)
+    torch.testing.assert_close(pixel_accuracy(logits, labels, 255), expected, rtol=1e-6, atol=1e-5)
+    labels[:] = 255  # nothing labelled: mmseg's eps keeps it finite
+    torch.testing.assert_close(pixel_accuracy(logits, labels, 255), accuracy(logits, labels, ignore_index=255))
+    hand = torch.tensor([[[[2.0, 0.0]], [[1.0, 3.0]]]])  # (1, 2 classes, 1, 2): predicts 0, 1
+    assert pixel_accuracy(hand, torch.tensor([[[0, 0]]]), 255).item() == pytest.approx(50.0)

@@ -4,7 +4,8 @@ from .matmul_resize_heads import (
                                   MatmulResizeLossMixin,
                                   MatmulResizeSegmenterMaskTransformerHead,
                                   MatmulResizeUPerHead,
+    pixel_accuracy,
 )
 
 __all__ = ['MatmulResizeLossMixin', 'MatmulResizeSegmenterMaskTransformerHead', 'MatmulResizeUPerHead',
-           'MatmulResizeFCNHead']
+           'MatmulResizeFCNHead', 'pixel_accuracy']
