@@ -7,7 +7,7 @@
 ``--task cls`` is the classifier of ``configs/cls_{variant}_{arch}_in1k.py`` (its model, Mixup/CutMix in
 the data preprocessor, BCE, LAMB with gradient clipping); ``--task seg`` is the Segmenter of
 ``configs/segmenter_{variant}_{arch}_ade20k.py``: the same backbone with a stand-in for mmseg's
-``SegmenterMaskTransformerHead`` (same layers and widths; tests/test_throughput.py checks its parameter
+``SegmenterMaskTransformerHead`` (same layers and widths; tests/test_gpu_path.py checks its parameter
 count against mmseg's head) and SGD, so that it runs where only torch + timm + mmengine are installed. Its
 loss resizes the logits to the labels as the configs' heads do (``bilinear_resize``, GEMMs); ``--resize
 interpolate`` uses mmseg's ``F.interpolate`` instead, to compare the two.
@@ -15,9 +15,9 @@ Each step is mmengine's: ``optim_wrapper.optim_context`` (autocast through ``Amp
 as ``tools/train.py --amp-dtype``) and ``update_params``. Data loading is not part of the measurement.
 
 MFU = images/s x 6 x forward multiply-adds per image / peak FLOP/s of the card (forward + backward
-= 3 forward passes, 2 FLOPs per multiply-add; the multiply-adds counted as ``tools/get_flops.py``
-does, the Segmenter up to its 32x32 logits as ``tools/get_flops.py``). Recomputation under ``--with-cp``
-is not credited (model FLOPs, not hardware FLOPs).
+= 3 forward passes, 2 FLOPs per multiply-add; the multiply-adds counted as ``tools/get_flops.py`` does,
+for the Segmenter up to its 32x32 logits). Recomputation under ``--with-cp`` is not credited (model FLOPs,
+not hardware FLOPs).
 
 ``--profile DIR`` runs 10 more steps under ``torch.profiler`` and writes the operators by self time
 (device time on a GPU) to ``DIR/profile_<model>.txt``: where a step's time goes.
