@@ -1,7 +1,7 @@
 """Train any config of this project (segmentation, detection, classification) with mmengine's Runner.
 
-    python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--amp-dtype float16|bfloat16] [--compile [MODE]] [--auto-scale-lr] [--cfg-options key=value ...]
+    python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--fast-resume]
+        [--amp] [--amp-dtype float16|bfloat16] [--compile [MODE]] [--auto-scale-lr] [--cfg-options key=value ...]
         [--launcher none|pytorch|slurm|mpi] [--debug]
 """
 import argparse
@@ -16,6 +16,7 @@ from mmedit_vit.apis import (
     build_runner,
     check_data_roots,
     check_pretrained_files,
+    enable_fast_resume,
     load_run_config,
     release,
     run_tool,
@@ -28,6 +29,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='folder for logs and checkpoints (default work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or with no value from the latest checkpoint in the work_dir')
+    parser.add_argument('--fast-resume', action='store_true',
+                        help='with --resume, iteration-based configs: the sampler jumps past the trained batches '
+                             'instead of the loader reading them again (same data order; augmentations drawn in '
+                             'loader workers restart their random streams)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA), float16')
     parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
                         help='mixed precision in this dtype (implies --amp; bfloat16 needs no loss scaling)')
@@ -65,6 +70,13 @@ def main() -> None:
             raise SystemExit(f'--resume {args.resume!r}: no such checkpoint')
         cfg.resume, cfg.load_from = True, args.resume
 
+    if args.fast_resume:
+        if args.resume is None:
+            raise SystemExit('--fast-resume goes with --resume')
+        try:
+            cfg = enable_fast_resume(cfg)
+        except ValueError as err:
+            raise SystemExit(str(err))
     try:
         check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
         check_pretrained_files(cfg)

@@ -10,6 +10,7 @@ from .run_config import (
                          apply_speed_options,
                          build_runner,
                          check_pretrained_files,
+                         enable_fast_resume,
                          enable_tta,
                          load_run_config,
                          release,
@@ -17,5 +18,5 @@ from .run_config import (
 
 __all__ = ['CfgOptionsAction', 'check_option_keys', 'run_tool', 'DatasetNotFoundError', 'check_data_roots',
            'AMP_DTYPES', 'LAUNCHERS', 'adapt_to_device', 'apply_speed_options', 'build_runner',
-           'check_pretrained_files', 'enable_tta',
+           'check_pretrained_files', 'enable_fast_resume', 'enable_tta',
            'load_run_config', 'release']

@@ -238,6 +238,19 @@ def adapt_to_device(cfg: Config) -> Config:
     return cfg
 
 
+def enable_fast_resume(cfg: Config) -> Config:
+    """``--fast-resume``: the iteration-based loop resumes by moving its sampler past the trained batches
+    (``FastResumeIterBasedTrainLoop``) instead of loading them again."""
+    train_cfg = cfg.get('train_cfg') or {}
+    loop = train_cfg.get('type', 'IterBasedTrainLoop' if train_cfg.get('by_epoch') is False else None)
+    if loop not in ('IterBasedTrainLoop', 'mmengine.IterBasedTrainLoop'):
+        raise ValueError(f'--fast-resume is for iteration-based training (train_cfg type IterBasedTrainLoop), '
+                         f'not {loop}: an epoch-based run resumes at an epoch boundary, reading nothing twice')
+    train_cfg.pop('by_epoch', None)
+    cfg.train_cfg = dict(train_cfg, type='FastResumeIterBasedTrainLoop')
+    return cfg
+
+
 def apply_speed_options(cfg: Config, amp: bool = False, amp_dtype: Optional[str] = None,
                         compile_model: Union[bool, str] = False) -> Config:
     """``--amp`` / ``--amp-dtype`` / ``--compile``: mmengine's ``AmpOptimWrapper(dtype=...)`` and ``compile``.

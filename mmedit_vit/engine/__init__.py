@@ -1,4 +1,5 @@
-"""Training-side pieces: the runner, hooks and optimiser constructors (registered on import)."""
+"""Training-side pieces: the runner, its fast-resume loop, hooks and optimiser constructors (registered on import)."""
+from .fast_resume_loop import FastResumeIterBasedTrainLoop  # noqa: F401
 from .hooks import (  # noqa: F401
                     AtomicCheckpointHook,
                     EpochSeedHook,
