@@ -11,6 +11,7 @@ import itertools
 from typing import Iterator, Optional
 
 from mmengine.dataset import InfiniteSampler
+from mmengine.logging import print_log
 from mmengine.registry import LOOPS
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
@@ -70,6 +71,9 @@ class FastResumeIterBasedTrainLoop(IterBasedTrainLoop):
                 raise ValueError('fast resume needs train_dataloader.sampler=InfiniteSampler and the plain batch '
                                  f'sampler (each batch the next batch_size indices), got {type(sampler).__name__} '
                                  f'and {type(batch_sampler).__name__}; resume without it')
-            batch_sampler.sampler = _StartAt(sampler, self._iter * batch_sampler.batch_size)
+            start = self._iter * batch_sampler.batch_size
+            batch_sampler.sampler = _StartAt(sampler, start)
+            print_log(f'fast resume: the sampler starts at index {start} of this rank; the {self._iter} trained '
+                      'batches are not loaded again', logger='current')
             self.dataloader_iterator = _Skipped(_InfiniteDataloaderIterator(self.dataloader), self._iter)
         return super().run()
