@@ -84,3 +84,18 @@ def test_train_tool_fast_resume_goes_with_resume(monkeypatch):
                                       '--fast-resume'])
     with pytest.raises(SystemExit, match='--fast-resume goes with --resume'):
         train['main']()
+
+
+def test_resume_without_a_checkpoint_starts_from_the_beginning(tmp_path):
+    """--resume alone: the latest checkpoint of the work_dir, or a fresh start (load_from kept) before the first."""
+    from mmedit_vit.apis import resume_latest
+    cfg = toy_config(str(tmp_path / 'new'))
+    cfg.load_from = 'pretrained.pth'
+    cfg = resume_latest(cfg)
+    assert cfg.resume is False and cfg.load_from == 'pretrained.pth'
+    toy_runner(str(tmp_path / 'old'), max_iters=4, interval=4).train()
+    cfg = resume_latest(toy_config(str(tmp_path / 'old'), max_iters=8, interval=4))
+    assert cfg.resume is True and cfg.load_from is None
+    runner = build_runner(cfg)
+    runner.train()
+    assert len(runner.model.losses) == 4  # iterations 5-8 only

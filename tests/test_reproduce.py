@@ -92,6 +92,14 @@ def test_classification_keeps_the_total_batch_by_accumulation(gpus, counts):
         assert f'optim_wrapper.accumulative_counts={counts}' in base  # the B config accumulates 2 at 8 GPUs
 
 
+def test_training_runs_continue_from_their_last_checkpoint():
+    """A stopped reproduction starts each unfinished training run with --resume (fresh when it has no checkpoint)."""
+    lines = commands('cb-table6', gpus=1, launcher='none')
+    train = [c for c in lines if 'tools/train.py' in c]
+    assert train and all(' --resume' in c for c in train)
+    assert not any('--resume' in c for c in lines if 'tools/test.py' in c)
+
+
 def test_auto_scale_lr_keeps_the_per_gpu_batch():
     line = [c for c in commands('cb-table7', gpus=2, auto_scale_lr=True) if 'dist_train' in c][-1]
     assert '--auto-scale-lr' in line and 'accumulative_counts' not in line

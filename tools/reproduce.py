@@ -6,10 +6,11 @@
     python tools/reproduce.py ID --collect                  # table.md / table.csv / table.png beside the paper
 
 Runs live in ``--work-root`` (default work_dirs/reproduce/runs/<config>_seed<s>); a killed reproduction
-resumes where it stopped (finished runs are skipped). On fewer than 8 GPUs the papers' total batch is kept:
-iteration-based (segmentation) configs get a larger per-GPU batch, epoch-based ones (classification,
-detection) accumulate gradients (``optim_wrapper.accumulative_counts``). ``--auto-scale-lr`` instead keeps
-the per-GPU batch and scales the learning rate linearly (not the papers' protocol).
+resumes where it stopped: finished runs are skipped, a stopped training run continues from its last
+checkpoint (``--resume``). On fewer than 8 GPUs the papers' total batch is kept: iteration-based
+(segmentation) configs get a larger per-GPU batch, epoch-based ones (classification, detection) accumulate
+gradients (``optim_wrapper.accumulative_counts``). ``--auto-scale-lr`` instead keeps the per-GPU batch and
+scales the learning rate linearly (not the papers' protocol).
 """
 import argparse
 

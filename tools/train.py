@@ -19,6 +19,7 @@ from mmedit_vit.apis import (
     enable_fast_resume,
     load_run_config,
     release,
+    resume_latest,
     run_tool,
 )
 
@@ -64,7 +65,7 @@ def main() -> None:
             raise SystemExit('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N, enable=False) in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg = resume_latest(cfg)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume {args.resume!r}: no such checkpoint')

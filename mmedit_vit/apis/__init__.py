@@ -14,9 +14,10 @@ from .run_config import (
                          enable_tta,
                          load_run_config,
                          release,
+                         resume_latest,
 )
 
 __all__ = ['CfgOptionsAction', 'check_option_keys', 'run_tool', 'DatasetNotFoundError', 'check_data_roots',
            'AMP_DTYPES', 'LAUNCHERS', 'adapt_to_device', 'apply_speed_options', 'build_runner',
            'check_pretrained_files', 'enable_fast_resume', 'enable_tta',
-           'load_run_config', 'release']
+           'load_run_config', 'release', 'resume_latest']

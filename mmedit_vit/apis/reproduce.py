@@ -3,7 +3,8 @@
 A run is identified by its kind, config, seed and options, and has one work dir under ``work_root/runs``:
 a classification run of seed 0 that one table reports is the same run another table's dense configs
 start from (copied to ``pretrain/<config>.pth``). A run is done when its final checkpoint (training), its
-metrics file (testing), its output (complexity, copy) exists; running a table again skips finished runs.
+metrics file (testing), its output (complexity, copy) exists; running a table again skips finished runs,
+and a training run that was stopped continues from its last checkpoint (``tools/train.py --resume``).
 """
 import glob
 import json
@@ -422,7 +423,7 @@ class Plan:
             return [self.python, 'tools/get_flops.py', run.config]
         options = list(self.cfg_options) + list(run.options)
         if run.kind == 'train':
-            tool, args = 'train', [run.config, '--work-dir', self.work_dir(run)]
+            tool, args = 'train', [run.config, '--work-dir', self.work_dir(run), '--resume']
             options += [f'randomness.seed={run.seed}'] + self.batch_options(run)
             if self.auto_scale_lr:
                 args.append('--auto-scale-lr')

@@ -238,6 +238,20 @@ def adapt_to_device(cfg: Config) -> Config:
     return cfg
 
 
+def resume_latest(cfg: Config) -> Config:
+    """``--resume`` without a file: continue from the latest checkpoint in the work_dir, or start from the
+    beginning (the config's ``load_from`` kept) when there is none yet, as a first run of a resumable job."""
+    from mmengine.runner import find_latest_checkpoint
+    latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+    if latest is None:
+        print_log(f'--resume: no checkpoint in {cfg.work_dir} yet, training starts from the beginning',
+                  logger='current')
+        cfg.resume = False
+    else:
+        cfg.resume, cfg.load_from = True, None  # mmengine resumes from the latest checkpoint itself
+    return cfg
+
+
 def enable_fast_resume(cfg: Config) -> Config:
     """``--fast-resume``: the iteration-based loop resumes by moving its sampler past the trained batches
     (``FastResumeIterBasedTrainLoop``) instead of loading them again."""
