@@ -130,3 +130,16 @@ def test_pixel_accuracy_equals_mmseg_accuracy():
     torch.testing.assert_close(pixel_accuracy(logits, labels, 255), accuracy(logits, labels, ignore_index=255))
     hand = torch.tensor([[[[2.0, 0.0]], [[1.0, 3.0]]]])  # (1, 2 classes, 1, 2): predicts 0, 1
     assert pixel_accuracy(hand, torch.tensor([[[0, 0]]]), 255).item() == pytest.approx(50.0)
+
+
+def test_interpolation_matrices_are_built_once_and_serve_autograd_after_inference_mode():
+    from mmedit_vit.models.layers import bilinear_resize as module
+    module._MATRICES.clear()
+    with torch.inference_mode():
+        bilinear_resize(torch.randn(1, 2, 5, 7), (9, 11))  # first built here
+    assert len(module._MATRICES) == 2
+    x = torch.randn(1, 2, 5, 7, requires_grad=True)
+    bilinear_resize(x, (9, 11)).sum().backward()  # the cached matrices are saved for backward
+    assert len(module._MATRICES) == 2
+    torch.testing.assert_close(x.grad, torch.autograd.grad(
+        F.interpolate(x, (9, 11), mode='bilinear').sum(), x)[0], rtol=1e-5, atol=1e-5)
