@@ -43,6 +43,7 @@ import mmedit_vit  # noqa: F401  (registers the models)
 from mmedit_vit.analysis.complexity import count_flops
 from mmedit_vit.models.layers import Block
 from mmedit_vit.models.layers.bilinear_resize import bilinear_resize
+from mmedit_vit.utils import check_compile_mode
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # dense bf16/fp16 tensor-core peak, TFLOP/s, by device name (vendor data sheets)
@@ -186,10 +187,10 @@ def main() -> None:
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda given but no CUDA device is available')
     if args.compile:
-        from torch._inductor import list_mode_options
-        if args.compile not in list_mode_options():
-            raise SystemExit(f'--compile {args.compile!r} is not a torch.compile mode; '
-                             f'choose one of {tuple(list_mode_options())}')
+        try:
+            check_compile_mode(args.compile)
+        except ValueError as err:
+            raise SystemExit(str(err))
     dtype = getattr(torch, args.dtype)
     if dtype != torch.float32 and device.type != 'cuda':
         raise SystemExit(f"--dtype {args.dtype} uses mmengine's AmpOptimWrapper, which needs CUDA; "

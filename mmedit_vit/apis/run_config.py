@@ -13,6 +13,7 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..utils import check_compile_mode
 from .cfg_options import check_option_keys, replacing_dicts
 from .data_check import _leaf_datasets
 
@@ -288,11 +289,8 @@ def apply_speed_options(cfg: Config, amp: bool = False, amp_dtype: Optional[str]
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = dtype
         cfg.optim_wrapper.loss_scale = 'dynamic' if dtype == 'float16' else 1.0
-    if isinstance(compile_model, str) and compile_model != 'default':
-        from torch._inductor import list_mode_options  # about a second to import: only when a mode is asked for
-        modes = tuple(list_mode_options())
-        if compile_model not in modes:
-            raise ValueError(f'--compile {compile_model!r} is not a torch.compile mode; choose one of {modes}')
+    if isinstance(compile_model, str):
+        check_compile_mode(compile_model)
     if compile_model in (True, 'default'):
         cfg.compile = True
     elif compile_model:

@@ -5,6 +5,7 @@ from .checkpoint_io import (
                             register_mmengine_safe_globals,
                             use_weights_only_loader,
 )
+from .compile_modes import check_compile_mode
 
 __all__ = ['CheckpointReadError', 'UnsafeCheckpointError', 'load_checkpoint_file',
-           'register_mmengine_safe_globals', 'use_weights_only_loader']
+           'register_mmengine_safe_globals', 'use_weights_only_loader', 'check_compile_mode']
