@@ -56,23 +56,31 @@ def seg_batch(num_classes: int = 150) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
-def train_step_and_predict_segmentation(cfg: Config, state: dict) -> None:
-    from mmseg.registry import MODELS
-    with DefaultScope.overwrite_default_scope('mmseg'):
+def train_step_and_predict(registry, scope: str, cfg: Config, state: dict, make_batch) -> tuple:
+    """Builds ``cfg.model`` in ``scope`` (its ``pretrained`` path loads our backbone), trains one step and
+    predicts: returns the losses, the names of the parameters that step moved, and the predictions."""
+    with DefaultScope.overwrite_default_scope(scope):
         with pytest.warns(UserWarning, match='pretrained is deprecated'):
-            model = revert_sync_batchnorm(MODELS.build(cfg.model))
+            model = revert_sync_batchnorm(registry.build(cfg.model))
         model.init_weights()
         assert_backbone_loaded(model, state)
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
         model.train()
-        losses = model.train_step(seg_batch(), optim_wrapper)
-        assert 'decode.loss_ce' in losses and all(torch.isfinite(v).all() for v in losses.values())
+        losses = model.train_step(make_batch(), optim_wrapper)
+        assert all(torch.isfinite(v).all() for v in losses.values())
         moved = {n for n, p in model.named_parameters() if p.requires_grad and not torch.equal(p, before[n])}
-        assert 'backbone.blocks.0.attn.qkv.weight' in moved and any(n.startswith('decode_head.') for n in moved)
+        assert 'backbone.blocks.0.attn.qkv.weight' in moved
         model.eval()
         with torch.no_grad():
-            preds = model.test_step(seg_batch())
+            preds = model.test_step(make_batch())
+    return losses, moved, preds
+
+
+def train_step_and_predict_segmentation(cfg: Config, state: dict) -> None:
+    from mmseg.registry import MODELS
+    losses, moved, preds = train_step_and_predict(MODELS, 'mmseg', cfg, state, seg_batch)
+    assert 'decode.loss_ce' in losses and any(n.startswith('decode_head.') for n in moved)
     assert len(preds) == 2
     assert preds[0].pred_sem_seg.data.shape == (1, SIDE, SIDE)
     assert preds[0].seg_logits.data.shape == (150, SIDE, SIDE)
@@ -141,22 +149,9 @@ def test_mmdet_mask_rcnn_config_with_edit_backbone(tmp_path):
     fpn = copy.deepcopy(cfg.model.neck)
     fpn.in_channels = [192] * 4
     cfg.model.neck = [dict(type='mmseg.Feature2Pyramid', embed_dim=192, rescales=[4, 2, 1, 0.5]), fpn]
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        with pytest.warns(UserWarning, match='pretrained is deprecated'):
-            model = revert_sync_batchnorm(MODELS.build(cfg.model))
-        model.init_weights()
-        assert_backbone_loaded(model, state)
-        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-        before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-        model.train()
-        losses = model.train_step(det_batch(), optim_wrapper)
-        assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(losses)
-        assert all(torch.isfinite(v).all() for v in losses.values())
-        moved = {n for n, p in model.named_parameters() if p.requires_grad and not torch.equal(p, before[n])}
-        assert 'backbone.blocks.0.attn.qkv.weight' in moved and any(n.startswith('roi_head.mask_head') for n in moved)
-        model.eval()
-        with torch.no_grad():
-            outputs = model.test_step(det_batch())
+    losses, moved, outputs = train_step_and_predict(MODELS, 'mmdet', cfg, state, det_batch)
+    assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(losses)
+    assert any(n.startswith('roi_head.mask_head') for n in moved)
     assert len(outputs) == 2
     for out in outputs:
         pred = out.pred_instances
