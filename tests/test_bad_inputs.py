@@ -263,9 +263,9 @@ CASES = {
     'seg_image_zero_bytes': (seg_case(empty_image), BadSampleError, ['ADE_train_00000001.jpg', '0 bytes']),
     'cls_image_zero_bytes': (cls_empty_image, ValueError, ['a.png', '0 bytes']),
     'seg_label_outside_classes_train': (seg_case(write_label(200)), BadSampleError,
-                                        ['ADE_train_00000001.png', '[199]', '0..149']),
+                                        ['ADE_train_00000001.png', '[200]', '1..150']),
     'seg_label_outside_classes_test': (seg_case(write_label(200), 'test'), BadSampleError,
-                                       ['ADE_val_00000001.png', '[199]']),
+                                       ['ADE_val_00000001.png', '[200]']),
     'seg_label_size_mismatch_train': (seg_case(resize_label), BadSampleError,
                                       ['ADE_train_00000001.png', '16x20', '32x40']),
     'seg_label_size_mismatch_test': (seg_case(resize_label, 'test'), BadSampleError,
@@ -324,9 +324,9 @@ def test_sample_checks_are_in_every_pipeline_of_the_demo():
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         types = [step['type'] for step in cfg[split].dataset.pipeline]
         assert types[types.index('LoadImageFromFile') - 1] == 'CheckImageFile'
-        assert types[types.index('LoadAnnotations') + 1] == 'CheckSegLabels'
-    check = next(s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'CheckSegLabels')
-    assert check['num_classes'] == 150 and check['ignore_index'] == 255
+        assert 'LoadSegLabels' in types and 'LoadAnnotations' not in types
+    check = next(s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'LoadSegLabels')
+    assert check['num_classes'] == 150 and check.get('ignore_index', 255) == 255
     for step in cfg.tta_pipeline:
         if step['type'] == 'LoadImageFromFile':
             break

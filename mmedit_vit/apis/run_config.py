@@ -69,22 +69,26 @@ def _pipelines(cfg: Config) -> Iterator[list]:
         yield cfg.tta_pipeline
 
 
-def _label_check(num_classes: Tuple[int, int]) -> dict:
-    return dict(type='CheckSegLabels', num_classes=num_classes[0], ignore_index=num_classes[1])
+def _label_loader(step: dict, num_classes: Tuple[int, int]) -> dict:
+    """mmseg's ``LoadAnnotations`` becomes ``LoadSegLabels`` (values kept as written, checked against the
+    decode head's classes); a ``LoadSegLabels`` must agree with the head."""
+    classes, ignore_index = num_classes
+    if step.get('type') == 'LoadSegLabels':
+        if (step.get('num_classes'), step.get('ignore_index', 255)) != num_classes:
+            raise ValueError(f"LoadSegLabels(num_classes={step.get('num_classes')}, ignore_index="
+                             f"{step.get('ignore_index', 255)}) disagrees with the decode head's num_classes={classes}, "
+                             f'ignore_index={ignore_index}')
+        return step
+    loader = dict(type='LoadSegLabels', num_classes=classes, ignore_index=ignore_index)
+    for key in ('reduce_zero_label', 'backend_args'):
+        if step.get(key) is not None:
+            loader[key] = step[key]
+    return loader
 
 
-def _insert_checks_tta(step: dict, num_classes: Optional[Tuple[int, int]]) -> None:
-    """TestTimeAug's ``transforms`` are stages of alternatives: the check is a stage of its own."""
-    if num_classes is None:
-        return
-    stages = []
-    for stage in step['transforms']:
-        if stage == [_label_check(num_classes)]:
-            continue  # already there
-        stages.append(stage)
-        if any(isinstance(t, dict) and t.get('type') == 'LoadAnnotations' for t in stage):
-            stages.append([_label_check(num_classes)])
-    step['transforms'] = stages
+def _is_seg_loader(step) -> bool:
+    return isinstance(step, dict) and (step.get('type') == 'LoadSegLabels' or (
+        step.get('type') == 'LoadAnnotations' and 'with_bbox' not in step and 'with_mask' not in step))
 
 
 def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]]) -> None:
@@ -92,17 +96,15 @@ def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]]) -> No
     while i < len(pipeline):
         step = pipeline[i]
         kind = step.get('type') if isinstance(step, dict) else None
-        if kind == 'TestTimeAug':
-            _insert_checks_tta(step, num_classes)
+        if kind == 'TestTimeAug' and num_classes is not None:
+            step['transforms'] = [[_label_loader(t, num_classes) if _is_seg_loader(t) else t for t in stage]
+                                  for stage in step['transforms']]
         previous = pipeline[i - 1].get('type') if i and isinstance(pipeline[i - 1], dict) else None
         if kind == 'LoadImageFromFile' and previous != 'CheckImageFile':
             pipeline.insert(i, dict(type='CheckImageFile'))
             i += 1
-        elif kind == 'LoadAnnotations' and num_classes is not None and 'with_bbox' not in step:
-            nxt = pipeline[i + 1].get('type') if i + 1 < len(pipeline) and isinstance(pipeline[i + 1], dict) else None
-            if nxt != 'CheckSegLabels':
-                pipeline.insert(i + 1, _label_check(num_classes))
-                i += 1
+        elif num_classes is not None and _is_seg_loader(step):
+            pipeline[i] = _label_loader(step, num_classes)
         i += 1
 
 
@@ -118,8 +120,8 @@ def _seg_num_classes(cfg: Config) -> Optional[Tuple[int, int]]:
 
 
 def add_sample_checks(cfg: Config) -> None:
-    """Puts ``CheckImageFile`` before every image loading step and, for segmentation, ``CheckSegLabels``
-    after every annotation loading step (see ``mmedit_vit.datasets.transforms.sample_checks``)."""
+    """Puts ``CheckImageFile`` before every image loading step and, for segmentation, reads every label file
+    with ``LoadSegLabels`` (see ``mmedit_vit.datasets.transforms.seg_labels``)."""
     num_classes = _seg_num_classes(cfg)
     for pipeline in _pipelines(cfg):
         _insert_checks(pipeline, num_classes)

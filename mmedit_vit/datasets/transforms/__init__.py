@@ -1,7 +1,8 @@
 """Data transforms registered in mmengine's root TRANSFORMS (found from every scope)."""
 from .cls_transforms import LoadPILImage, PackClsInputs, TimmTransform
 from .perturbations import PERTURBATIONS, ImagePerturbation
-from .sample_checks import BadSampleError, CheckImageFile, CheckSegLabels
+from .sample_checks import BadSampleError, CheckImageFile
+from .seg_labels import LoadSegLabels, decode_label_file
 
-__all__ = ['BadSampleError', 'CheckImageFile', 'CheckSegLabels', 'ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage',
+__all__ = ['BadSampleError', 'CheckImageFile', 'LoadSegLabels', 'decode_label_file', 'ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage',
            'TimmTransform', 'PackClsInputs']
