@@ -76,8 +76,8 @@ def _label_loader(step: dict, num_classes: Tuple[int, int]) -> dict:
     if step.get('type') == 'LoadSegLabels':
         if (step.get('num_classes'), step.get('ignore_index', 255)) != num_classes:
             raise ValueError(f"LoadSegLabels(num_classes={step.get('num_classes')}, ignore_index="
-                             f"{step.get('ignore_index', 255)}) disagrees with the decode head's num_classes={classes}, "
-                             f'ignore_index={ignore_index}')
+                             f"{step.get('ignore_index', 255)}) disagrees with the decode head's "
+                             f'num_classes={classes}, ignore_index={ignore_index}')
         return step
     loader = dict(type='LoadSegLabels', num_classes=classes, ignore_index=ignore_index)
     for key in ('reduce_zero_label', 'backend_args'):

@@ -4,5 +4,5 @@ from .perturbations import PERTURBATIONS, ImagePerturbation
 from .sample_checks import BadSampleError, CheckImageFile
 from .seg_labels import LoadSegLabels, decode_label_file
 
-__all__ = ['BadSampleError', 'CheckImageFile', 'LoadSegLabels', 'decode_label_file', 'ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage',
-           'TimmTransform', 'PackClsInputs']
+__all__ = ['BadSampleError', 'CheckImageFile', 'LoadSegLabels', 'decode_label_file', 'ImagePerturbation',
+           'PERTURBATIONS', 'LoadPILImage', 'TimmTransform', 'PackClsInputs']
