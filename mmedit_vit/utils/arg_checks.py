@@ -6,9 +6,12 @@ config. Each check names the argument, the value and what is allowed. A wrong ty
 ``ArgumentTypeError``, which is both a ``TypeError`` and a ``ValueError`` (so callers that catch
 ``ValueError`` for bad configs catch it too); a value out of range raises ``ValueError``.
 """
+import inspect
 import math
 import numbers
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+Check = Callable[[str, Any], None]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -87,9 +90,12 @@ def check_choice(name: str, value: Any, choices: Iterable) -> None:
 
 
 def check_ints(name: str, value: Any, min: Optional[int] = None, max: Optional[int] = None,
-               length: Optional[int] = None, scalar_ok: bool = False, empty_ok: bool = True) -> None:
+               length: Optional[int] = None, scalar_ok: bool = False, empty_ok: bool = True,
+               optional: bool = False) -> None:
     """``value`` is a list or tuple of integers in ``[min, max]`` (of ``length`` items if given); a single
-    integer passes too when ``scalar_ok``."""
+    integer passes too when ``scalar_ok``, None when ``optional``."""
+    if optional and value is None:
+        return
     if scalar_ok and is_int(value):
         _check_range(name, value, 'an integer', min, max, False, False)
         return
@@ -119,3 +125,20 @@ def check_floats(name: str, value: Any, length: Optional[int] = None, min: Optio
     if not all(math.isfinite(v) and (min is None or (v > min if min_open else v >= min)) for v in value):
         raise ValueError(f'{name}={value!r} must be {what}, finite')
 
+
+
+def check_arguments(init: Callable, args: tuple, kwargs: dict, checks: Mapping[str, Check]) -> None:
+    """Runs ``checks[name](name, value)`` on every argument of a call to ``init`` that has a check.
+
+    For a subclass whose ``__init__`` hands its arguments on to a parent's (mmseg's heads, mmengine's hooks
+    and loops): ``init`` is the parent's bound ``__init__``; arguments caught by its ``**kwargs`` are
+    checked by name as well.
+    """
+    signature = inspect.signature(init)
+    arguments = dict(signature.bind_partial(*args, **kwargs).arguments)
+    for param in signature.parameters.values():
+        if param.kind is param.VAR_KEYWORD:
+            arguments.update(arguments.pop(param.name, {}))
+    for name, value in arguments.items():
+        if name in checks:
+            checks[name](name, value)

@@ -16,6 +16,7 @@ from timm.models.vision_transformer import init_weights_vit_timm
 from torch import nn
 
 from ...converters import load_pretrained
+from ...utils.arg_checks import check_bool, check_float, check_int, check_ints
 from ..layers import Attention, Block, BroadcastMlp, EDITDecoderLayer
 from ..layers.context_broadcast import CB_MODES, CLS_CB_MODES
 
@@ -159,8 +160,26 @@ class PlainViT(BaseModule):
             with_cp: bool = False,
             init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         settings = resolve_arch(arch)
+        for name in ('embed_dims', 'num_heads', 'depth'):
+            check_int(name, settings[name], min=1)
+        check_float('mlp_ratio', settings['mlp_ratio'], min=0, min_open=True)
+        check_ints('img_size', img_size, min=1, length=2, scalar_ok=True)
+        check_ints('patch_size', patch_size, min=1, length=2, scalar_ok=True)
+        check_int('in_channels', in_channels, min=1)
+        check_int('num_registers', num_registers, min=0)
+        check_float('layer_scale_init', layer_scale_init, min=0, min_open=True, optional=True)
+        check_float('cbs_init', cbs_init)
+        for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
+                           ('drop_path_rate', drop_path_rate)):
+            check_float(name, rate, min=0, max=1, max_open=True)
+        check_ints('cb_layers', cb_layers)
+        check_ints('out_indices', out_indices, scalar_ok=True, empty_ok=False)
+        check_int('frozen_stages', frozen_stages, min=-1)
+        for name, flag in (('with_cls_token', with_cls_token), ('qkv_bias', qkv_bias), ('cls_decoder', cls_decoder),
+                           ('final_norm', final_norm), ('out_cls_token', out_cls_token), ('with_cp', with_cp)):
+            check_bool(name, flag)
+        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
         _check_sizes(dim, num_heads, img_size, patch_size, in_channels)
         for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
@@ -379,6 +398,7 @@ class EDITViT(PlainViT):
     """``PlainViT`` as EDIT: patch tokens never attend to [CLS]; a shared decoder produces it."""
 
     def __init__(self, cls_decoder: bool = True, **kwargs) -> None:
+        check_bool('cls_decoder', cls_decoder)
         if not cls_decoder:
             raise ValueError('EDITViT is the encoder-decoder model: cls_decoder must stay True (use PlainViT)')
         super().__init__(cls_decoder=True, **kwargs)
