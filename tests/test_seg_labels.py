@@ -221,13 +221,14 @@ def test_every_segmentation_config_reads_labels_with_the_strict_loader(path):
 
 
 @pytest.mark.parametrize('path', configs(DET_CONFIGS))
-def test_detection_configs_decode_no_label_file(path):
-    """Masks come from the COCO json (polygons / RLE, decoded to 0/1 bitmaps by pycocotools); no label image."""
+def test_every_detection_config_reads_masks_with_the_strict_loader(path):
+    """Masks come from the COCO json (polygons / RLE) through LoadDetAnnotations; no label image is decoded."""
     cfg = Config.fromfile(path)
     for split, pipeline in pipeline_steps(cfg):
-        for step in flat(pipeline):
-            if step['type'] == 'LoadAnnotations':
-                assert not step.get('with_seg', False), split
+        loaders = [step for step in flat(pipeline) if 'Annotations' in step['type']]
+        if split != 'tta_pipeline':
+            assert [step['type'] for step in loaders] == ['LoadDetAnnotations'], split
+            assert loaders[0]['with_mask'] is True and not loaders[0].get('with_seg', False)
 
 
 def seg_user_config(**loader):

@@ -91,20 +91,27 @@ def _is_seg_loader(step) -> bool:
         step.get('type') == 'LoadAnnotations' and 'with_bbox' not in step and 'with_mask' not in step))
 
 
-def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]]) -> None:
+def _strict_loader(step, num_classes: Optional[Tuple[int, int]], detection: bool):
+    """The project's loader in place of mmseg's / mmdet's ``LoadAnnotations`` (other steps unchanged)."""
+    if num_classes is not None and _is_seg_loader(step):
+        return _label_loader(step, num_classes)
+    if detection and isinstance(step, dict) and step.get('type') == 'LoadAnnotations':
+        return dict(step, type='LoadDetAnnotations')
+    return step
+
+
+def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]], detection: bool) -> None:
     i = 0
     while i < len(pipeline):
-        step = pipeline[i]
+        step = pipeline[i] = _strict_loader(pipeline[i], num_classes, detection)
         kind = step.get('type') if isinstance(step, dict) else None
-        if kind == 'TestTimeAug' and num_classes is not None:
-            step['transforms'] = [[_label_loader(t, num_classes) if _is_seg_loader(t) else t for t in stage]
+        if kind == 'TestTimeAug':
+            step['transforms'] = [[_strict_loader(t, num_classes, detection) for t in stage]
                                   for stage in step['transforms']]
         previous = pipeline[i - 1].get('type') if i and isinstance(pipeline[i - 1], dict) else None
         if kind == 'LoadImageFromFile' and previous != 'CheckImageFile':
             pipeline.insert(i, dict(type='CheckImageFile'))
             i += 1
-        elif num_classes is not None and _is_seg_loader(step):
-            pipeline[i] = _label_loader(step, num_classes)
         i += 1
 
 
@@ -120,11 +127,13 @@ def _seg_num_classes(cfg: Config) -> Optional[Tuple[int, int]]:
 
 
 def add_sample_checks(cfg: Config) -> None:
-    """Puts ``CheckImageFile`` before every image loading step and, for segmentation, reads every label file
-    with ``LoadSegLabels`` (see ``mmedit_vit.datasets.transforms.seg_labels``)."""
+    """Puts ``CheckImageFile`` before every image loading step and reads annotations with the project's
+    loaders: label maps with ``LoadSegLabels`` (``mmedit_vit.datasets.transforms.seg_labels``), detection
+    annotations with ``LoadDetAnnotations`` (``det_masks``)."""
     num_classes = _seg_num_classes(cfg)
+    detection = cfg.get('default_scope') == 'mmdet'
     for pipeline in _pipelines(cfg):
-        _insert_checks(pipeline, num_classes)
+        _insert_checks(pipeline, num_classes, detection)
 
 
 def build_runner(cfg: Config):
