@@ -145,7 +145,7 @@ class LoadSegLabels(MMCVLoadAnnotations):
         reduce = self._reduce_zero_label(results)
         label_map = results.get('label_map')
         num_ids = max(label_map) + 1 if label_map else self.num_classes  # ids before the dataset's label_map
-        values = raw.astype(np.int64)
+        values = raw.astype(np.int32 if raw.dtype.itemsize <= 2 else np.int64)  # room for k - 1 and the id
         ignored = values == self.ignore_index
         if reduce:
             ignored |= values == 0

@@ -182,23 +182,15 @@ class PlainViT(BaseModule):
         super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
         _check_sizes(dim, num_heads, img_size, patch_size, in_channels)
-        for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
-                           ('drop_path_rate', drop_path_rate)):
-            if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-                raise ValueError(f'{name}={rate!r} must be a number in [0, 1)')
         if gate_position == 'value' and gate == 'none':
             raise ValueError("gate_position='value' needs a gate ('headwise' or 'elementwise'); with gate='none' "
                              'there is nothing to place')
         if cb_mode not in CB_MODES:  # checked here too: no CB layer may be built to check it
             raise ValueError(f'cb_mode={cb_mode!r} is not supported; choose one of {CB_MODES}')
-        if not isinstance(num_registers, int) or num_registers < 0:
-            raise ValueError(f'num_registers={num_registers!r} must be an integer >= 0')
         if cls_decoder and not with_cls_token:
             raise ValueError('cls_decoder=True (EDIT) needs with_cls_token=True: the decoder refines [CLS]')
         if out_cls_token and not with_cls_token:
             raise ValueError('out_cls_token=True needs with_cls_token=True')
-        if not isinstance(with_cp, bool):
-            raise ValueError(f'with_cp={with_cp!r} must be True or False')
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= depth:
             raise ValueError(f'frozen_stages={frozen_stages!r} must be an integer in [-1, {depth}]')
         self.cb_layers = sorted(set(_check_indices('cb_layers', list(cb_layers), depth)))
