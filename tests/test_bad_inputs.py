@@ -263,9 +263,9 @@ CASES = {
     'seg_image_zero_bytes': (seg_case(empty_image), BadSampleError, ['ADE_train_00000001.jpg', '0 bytes']),
     'cls_image_zero_bytes': (cls_empty_image, ValueError, ['a.png', '0 bytes']),
     'seg_label_outside_classes_train': (seg_case(write_label(200)), BadSampleError,
-                                        ['ADE_train_00000001.png', '[199]', '0..149']),
+                                        ['ADE_train_00000001.png', '[200]', '1..150']),
     'seg_label_outside_classes_test': (seg_case(write_label(200), 'test'), BadSampleError,
-                                       ['ADE_val_00000001.png', '[199]']),
+                                       ['ADE_val_00000001.png', '[200]']),
     'seg_label_size_mismatch_train': (seg_case(resize_label), BadSampleError,
                                       ['ADE_train_00000001.png', '16x20', '32x40']),
     'seg_label_size_mismatch_test': (seg_case(resize_label, 'test'), BadSampleError,
@@ -276,6 +276,76 @@ CASES = {
     'seg_clean_sample_passes': (seg_case(lambda root: None), None, []),
 }
 
+
+
+# ------------------------------------------------------------- labels as written, argument types
+def rewrite_label(convert):
+    """Every annotation of both splits rewritten as ``convert(label)`` returns it (PIL image or array)."""
+    def change(root):
+        from PIL import Image
+        for split in ('training', 'validation'):
+            for path in sorted(os.listdir(osp.join(root, 'annotations', split))):
+                path = osp.join(root, 'annotations', split, path)
+                out = convert(np.array(Image.open(path)))
+                (out if isinstance(out, Image.Image) else Image.fromarray(out)).save(path)
+    return change
+
+
+def with_value(value):
+    def convert(label):
+        label = label.astype(np.uint16)
+        label[0, 0] = value
+        return label
+    return convert
+
+
+def as_palette(label):
+    from PIL import Image
+    image = Image.new('P', label.shape[::-1])
+    image.putdata(label.ravel().tolist())
+    image.putpalette([(i * 37) % 256 for i in range(768)])
+    return image
+
+
+def build(registry_key: str, **kwargs):
+    from mmengine.registry import DATA_SAMPLERS, HOOKS, OPTIM_WRAPPER_CONSTRUCTORS
+    registry = {'RepeatAugSampler': DATA_SAMPLERS, 'SinkStatsHook': HOOKS,
+                'ViTLayerDecayOptimWrapperConstructor': OPTIM_WRAPPER_CONSTRUCTORS}[registry_key]
+    return lambda t, a: registry.build(dict(type=registry_key, **kwargs))
+
+
+CASES.update({
+    # label files: every value as written, checked where decoded
+    'seg_label_16bit_300_train': (seg_case(rewrite_label(with_value(300))), BadSampleError,
+                                  ['ADE_train_00000001.png', '[300]', '1..150 (class ids 0..149']),
+    'seg_label_16bit_300_test': (seg_case(rewrite_label(with_value(300)), 'test'), BadSampleError,
+                                 ['ADE_val_00000001.png', '[300]', '1..150']),
+    'seg_label_16bit_in_range_passes': (seg_case(rewrite_label(with_value(150))), None, []),
+    'seg_label_palette_passes': (seg_case(rewrite_label(as_palette)), None, []),
+    'seg_label_palette_index_outside': (seg_case(rewrite_label(lambda x: as_palette(with_value(151)(x)))),
+                                        BadSampleError, ['ADE_train_00000001.png', '[151]']),
+    'seg_label_grey_rgb_passes': (seg_case(rewrite_label(lambda x: np.stack([x] * 3, axis=-1))), None, []),
+    'seg_label_rgba': (seg_case(rewrite_label(lambda x: np.stack([x] * 4, axis=-1))), BadSampleError,
+                       ['ADE_train_00000001.png', "'RGBA'"]),
+    # argument types
+    'arg_bool_for_a_count': (lambda t, a: tiny_vit(num_registers=True), TypeError,
+                             ['num_registers=True', 'not a bool']),
+    'arg_bool_for_a_count_via_cfg_options': (
+        lambda t, a: MODELS.build(options('model.backbone.num_registers=True')(t, a).model), TypeError,
+        ['num_registers=True']),
+    'arg_float_for_depth': (lambda t, a: PlainViT(arch=dict(embed_dims=32, num_heads=2, depth=2.5)), TypeError,
+                            ['depth=2.5', 'integer']),
+    'arg_string_for_a_rate': (lambda t, a: tiny_vit(drop_path_rate='0.1'), TypeError, ["drop_path_rate='0.1'"]),
+    'arg_int_for_a_flag': (lambda t, a: tiny_vit(with_cp=1), TypeError, ['with_cp=1', 'True or False']),
+    'arg_frozen_stages_out_of_range': (lambda t, a: tiny_vit(frozen_stages=-2), ValueError,
+                                       ['frozen_stages=-2', '>= -1']),
+    'arg_sampler_bool_repeats': (build('RepeatAugSampler', dataset=[0, 1], num_repeats=True), TypeError,
+                                 ['num_repeats=True']),
+    'arg_hook_float_interval': (build('SinkStatsHook', interval=2.5), TypeError, ['interval=2.5']),
+    'arg_layer_decay_string': (build('ViTLayerDecayOptimWrapperConstructor', optim_wrapper_cfg=dict(
+        optimizer=dict(type='SGD', lr=0.1)), paramwise_cfg=dict(layer_decay_rate='0.65')), TypeError,
+        ["layer_decay_rate='0.65'"]),
+})
 
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_bad_input_gives_a_clear_error(case, tmp_path, ade):
@@ -324,9 +394,9 @@ def test_sample_checks_are_in_every_pipeline_of_the_demo():
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         types = [step['type'] for step in cfg[split].dataset.pipeline]
         assert types[types.index('LoadImageFromFile') - 1] == 'CheckImageFile'
-        assert types[types.index('LoadAnnotations') + 1] == 'CheckSegLabels'
-    check = next(s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'CheckSegLabels')
-    assert check['num_classes'] == 150 and check['ignore_index'] == 255
+        assert 'LoadSegLabels' in types and 'LoadAnnotations' not in types
+    check = next(s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'LoadSegLabels')
+    assert check['num_classes'] == 150 and check.get('ignore_index', 255) == 255
     for step in cfg.tta_pipeline:
         if step['type'] == 'LoadImageFromFile':
             break

@@ -8,7 +8,7 @@ data_root = 'data/synthetic_ade20k'
 crop_size = (128, 128)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadSegLabels', num_classes=150, reduce_zero_label=True),
     dict(type='RandomResize', scale=(320, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -18,7 +18,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(320, 128), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadSegLabels', num_classes=150, reduce_zero_label=True),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

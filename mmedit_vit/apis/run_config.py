@@ -69,40 +69,49 @@ def _pipelines(cfg: Config) -> Iterator[list]:
         yield cfg.tta_pipeline
 
 
-def _label_check(num_classes: Tuple[int, int]) -> dict:
-    return dict(type='CheckSegLabels', num_classes=num_classes[0], ignore_index=num_classes[1])
+def _label_loader(step: dict, num_classes: Tuple[int, int]) -> dict:
+    """mmseg's ``LoadAnnotations`` becomes ``LoadSegLabels`` (values kept as written, checked against the
+    decode head's classes); a ``LoadSegLabels`` must agree with the head."""
+    classes, ignore_index = num_classes
+    if step.get('type') == 'LoadSegLabels':
+        if (step.get('num_classes'), step.get('ignore_index', 255)) != num_classes:
+            raise ValueError(f"LoadSegLabels(num_classes={step.get('num_classes')}, ignore_index="
+                             f"{step.get('ignore_index', 255)}) disagrees with the decode head's "
+                             f'num_classes={classes}, ignore_index={ignore_index}')
+        return step
+    loader = dict(type='LoadSegLabels', num_classes=classes, ignore_index=ignore_index)
+    for key in ('reduce_zero_label', 'backend_args'):
+        if step.get(key) is not None:
+            loader[key] = step[key]
+    return loader
 
 
-def _insert_checks_tta(step: dict, num_classes: Optional[Tuple[int, int]]) -> None:
-    """TestTimeAug's ``transforms`` are stages of alternatives: the check is a stage of its own."""
-    if num_classes is None:
-        return
-    stages = []
-    for stage in step['transforms']:
-        if stage == [_label_check(num_classes)]:
-            continue  # already there
-        stages.append(stage)
-        if any(isinstance(t, dict) and t.get('type') == 'LoadAnnotations' for t in stage):
-            stages.append([_label_check(num_classes)])
-    step['transforms'] = stages
+def _is_seg_loader(step) -> bool:
+    return isinstance(step, dict) and (step.get('type') == 'LoadSegLabels' or (
+        step.get('type') == 'LoadAnnotations' and 'with_bbox' not in step and 'with_mask' not in step))
 
 
-def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]]) -> None:
+def _strict_loader(step, num_classes: Optional[Tuple[int, int]], detection: bool):
+    """The project's loader in place of mmseg's / mmdet's ``LoadAnnotations`` (other steps unchanged)."""
+    if num_classes is not None and _is_seg_loader(step):
+        return _label_loader(step, num_classes)
+    if detection and isinstance(step, dict) and step.get('type') == 'LoadAnnotations':
+        return dict(step, type='LoadDetAnnotations')
+    return step
+
+
+def _insert_checks(pipeline: list, num_classes: Optional[Tuple[int, int]], detection: bool) -> None:
     i = 0
     while i < len(pipeline):
-        step = pipeline[i]
+        step = pipeline[i] = _strict_loader(pipeline[i], num_classes, detection)
         kind = step.get('type') if isinstance(step, dict) else None
         if kind == 'TestTimeAug':
-            _insert_checks_tta(step, num_classes)
+            step['transforms'] = [[_strict_loader(t, num_classes, detection) for t in stage]
+                                  for stage in step['transforms']]
         previous = pipeline[i - 1].get('type') if i and isinstance(pipeline[i - 1], dict) else None
         if kind == 'LoadImageFromFile' and previous != 'CheckImageFile':
             pipeline.insert(i, dict(type='CheckImageFile'))
             i += 1
-        elif kind == 'LoadAnnotations' and num_classes is not None and 'with_bbox' not in step:
-            nxt = pipeline[i + 1].get('type') if i + 1 < len(pipeline) and isinstance(pipeline[i + 1], dict) else None
-            if nxt != 'CheckSegLabels':
-                pipeline.insert(i + 1, _label_check(num_classes))
-                i += 1
         i += 1
 
 
@@ -118,11 +127,13 @@ def _seg_num_classes(cfg: Config) -> Optional[Tuple[int, int]]:
 
 
 def add_sample_checks(cfg: Config) -> None:
-    """Puts ``CheckImageFile`` before every image loading step and, for segmentation, ``CheckSegLabels``
-    after every annotation loading step (see ``mmedit_vit.datasets.transforms.sample_checks``)."""
+    """Puts ``CheckImageFile`` before every image loading step and reads annotations with the project's
+    loaders: label maps with ``LoadSegLabels`` (``mmedit_vit.datasets.transforms.seg_labels``), detection
+    annotations with ``LoadDetAnnotations`` (``det_masks``)."""
     num_classes = _seg_num_classes(cfg)
+    detection = cfg.get('default_scope') == 'mmdet'
     for pipeline in _pipelines(cfg):
-        _insert_checks(pipeline, num_classes)
+        _insert_checks(pipeline, num_classes, detection)
 
 
 def build_runner(cfg: Config):

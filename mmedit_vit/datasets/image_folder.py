@@ -6,11 +6,13 @@ named list ('imagenet-1k': the standard synset order), a list, a text file, or a
 """
 import os
 import os.path as osp
+from functools import partial
 from typing import List, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 
+from ..utils.arg_checks import check_arguments, check_bool, check_int, check_ints
 from .imagenet_subsets import NAMED_CLASS_LISTS, named_synsets
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.jpeg2000')
@@ -49,6 +51,13 @@ def resolve_classes(classes: Union[None, str, Sequence[str]], data_root: str, im
     return list(classes)
 
 
+# the numeric and boolean arguments of mmengine's BaseDataset
+BASE_DATASET_CHECKS = {
+    'serialize_data': check_bool, 'lazy_init': check_bool, 'max_refetch': partial(check_int, min=0),
+    'indices': partial(check_ints, min=0, scalar_ok=True, optional=True),
+}
+
+
 @DATASETS.register_module()
 class ImageFolderDataset(BaseDataset):
     """One folder per class, or an ``ann_file`` of ``relative/path label`` lines.
@@ -70,6 +79,8 @@ class ImageFolderDataset(BaseDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs) -> None:
+        check_bool('test_mode', test_mode)
+        check_arguments(super().__init__, (), kwargs, BASE_DATASET_CHECKS)
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         self._classes_arg = classes

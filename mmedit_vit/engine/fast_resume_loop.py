@@ -8,6 +8,7 @@ exactly (``RandomStateHook`` restores its random state); those drawn in loader w
 random streams, so they differ from the uninterrupted run's.
 """
 import itertools
+from functools import partial
 from typing import Iterator, Optional
 
 from mmengine.dataset import InfiniteSampler
@@ -16,6 +17,8 @@ from mmengine.registry import LOOPS
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from torch.utils.data import BatchSampler
+
+from ..utils.arg_checks import check_arguments, check_int
 
 
 class _StartAt:
@@ -62,6 +65,12 @@ class _Skipped:
 @LOOPS.register_module()
 class FastResumeIterBasedTrainLoop(IterBasedTrainLoop):
     """mmengine's ``IterBasedTrainLoop`` (same arguments); on resume the sampler skips the trained batches."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        check_arguments(super().__init__, args, kwargs, dict(
+            max_iters=partial(check_int, min=1), val_begin=partial(check_int, min=0),
+            val_interval=partial(check_int, min=1)))
+        super().__init__(*args, **kwargs)
 
     def run(self):
         if self._iter > 0:

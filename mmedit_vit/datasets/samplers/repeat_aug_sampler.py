@@ -5,6 +5,8 @@ from mmengine.dist import get_dist_info
 from mmengine.registry import DATA_SAMPLERS
 from timm.data.distributed_sampler import RepeatAugSampler as TimmRepeatAugSampler
 
+from ...utils.arg_checks import check_bool, check_int
+
 
 @DATA_SAMPLERS.register_module()
 class RepeatAugSampler(TimmRepeatAugSampler):
@@ -18,6 +20,11 @@ class RepeatAugSampler(TimmRepeatAugSampler):
 
     def __init__(self, dataset, shuffle: bool = True, num_repeats: int = 3, selected_round: int = 256,
                  selected_ratio: int = 0, seed: Optional[int] = None) -> None:
+        check_bool('shuffle', shuffle)
+        check_int('num_repeats', num_repeats, min=1)
+        check_int('selected_round', selected_round, min=0)
+        check_int('selected_ratio', selected_ratio, min=0)
+        check_int('seed', seed, optional=True)
         rank, world_size = get_dist_info()
         super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, num_repeats=num_repeats,
                          selected_round=selected_round, selected_ratio=selected_ratio)

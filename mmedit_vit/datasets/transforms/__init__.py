@@ -1,7 +1,9 @@
 """Data transforms registered in mmengine's root TRANSFORMS (found from every scope)."""
 from .cls_transforms import LoadPILImage, PackClsInputs, TimmTransform
+from .det_masks import LoadDetAnnotations
 from .perturbations import PERTURBATIONS, ImagePerturbation
-from .sample_checks import BadSampleError, CheckImageFile, CheckSegLabels
+from .sample_checks import BadSampleError, CheckImageFile
+from .seg_labels import LoadSegLabels, decode_label_file
 
-__all__ = ['BadSampleError', 'CheckImageFile', 'CheckSegLabels', 'ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage',
-           'TimmTransform', 'PackClsInputs']
+__all__ = ['BadSampleError', 'CheckImageFile', 'LoadDetAnnotations', 'LoadSegLabels', 'decode_label_file',
+           'ImagePerturbation', 'PERTURBATIONS', 'LoadPILImage', 'TimmTransform', 'PackClsInputs']

@@ -6,7 +6,7 @@ out): normalisation, random erasing and Mixup/CutMix run on whole batches in ``C
 for the recipes without random-resized crop; 3-Augment is timm's ``auto_augment='3a'``.
 """
 import os
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.registry import TRANSFORMS
@@ -14,6 +14,8 @@ from mmengine.structures import BaseDataElement
 from PIL import Image
 from timm.data import create_transform
 from torchvision import transforms
+
+from ...utils.arg_checks import check_bool, check_ints
 
 CROPS = ('rrc', 'src')
 
@@ -50,7 +52,10 @@ class TimmTransform:
             ``interpolation``, ``crop_pct``, ``scale``, ...).
     """
 
-    def __init__(self, input_size=224, is_training: bool = False, crop: str = 'rrc', **kwargs) -> None:
+    def __init__(self, input_size: Union[int, Sequence[int]] = 224, is_training: bool = False, crop: str = 'rrc',
+                 **kwargs) -> None:
+        check_ints('input_size', input_size, min=1, scalar_ok=True, empty_ok=False)
+        check_bool('is_training', is_training)
         if crop not in CROPS:
             raise ValueError(f'crop={crop!r} is not supported; choose one of {CROPS}')
         for key in ('use_prefetcher', 're_prob', 'mean', 'std', 'separate'):

@@ -12,6 +12,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
+from ...utils.arg_checks import check_float, check_int
+
 # name -> (kind, strength): sigma in 0-255 pixel units for noise, in pixels for blur; photons for shot noise
 PERTURBATIONS = {
     'shot_noise': ('shot_noise', 60.0),  # ImageNet-C severity 1
@@ -38,8 +40,8 @@ class ImagePerturbation(BaseTransform):
     def __init__(self, kind: str, strength: float, seed: int = 0) -> None:
         if kind not in KINDS:
             raise ValueError(f'kind={kind!r} is not a perturbation; choose one of {KINDS}')
-        if not strength > 0:
-            raise ValueError(f'strength={strength!r} must be > 0')
+        check_float('strength', strength, min=0, min_open=True)
+        check_int('seed', seed)
         self.kind = kind
         self.strength = float(strength)
         self.seed = int(seed)

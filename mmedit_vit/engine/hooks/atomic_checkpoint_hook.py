@@ -9,10 +9,20 @@ then is the oldest one removed.
 import glob
 import os
 import os.path as osp
+from functools import partial
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
+
+from ...utils.arg_checks import check_arguments, check_bool, check_int
+
+# the numeric and boolean arguments of mmengine's CheckpointHook
+CHECKPOINT_HOOK_CHECKS = {
+    'interval': partial(check_int, min=-1), 'max_keep_ckpts': partial(check_int, min=-1),
+    'save_begin': partial(check_int, min=0), 'by_epoch': check_bool, 'save_optimizer': check_bool,
+    'save_param_scheduler': check_bool, 'save_last': check_bool,
+}
 
 TMP_SUFFIX = '.tmp'
 
@@ -45,6 +55,10 @@ def checkpoint_due(runner, by_epoch: bool) -> bool:
 class AtomicCheckpointHook(CheckpointHook):
     """``CheckpointHook`` that removes an old checkpoint only after the new one and ``last_checkpoint``
     are on disk (same arguments)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        check_arguments(super().__init__, args, kwargs, CHECKPOINT_HOOK_CHECKS)
+        super().__init__(*args, **kwargs)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)

@@ -21,6 +21,7 @@ from mmengine.registry import HOOKS
 from ...analysis import sink_metrics as sm
 from ...analysis.layer_stats import layer_statistics, norm_histograms, summarize
 from ...analysis.probes import capture_backbone
+from ...utils.arg_checks import check_bool, check_float, check_int
 
 # metrics written to the log line and the scalar backends (averaged over layers)
 LOGGED = ('cls_attention_ratio', 'decoder_cls_attention_ratio', 'register_attention_share', 'entropy_mean',
@@ -51,10 +52,12 @@ class SinkStatsHook(Hook):
                  gate_threshold: float = sm.DEFAULT_GATE_THRESHOLD, bins: int = 50, record_first: bool = True,
                  file_name: str = 'sink_stats.jsonl') -> None:
         for name, value in (('interval', interval), ('num_images', num_images), ('bins', bins)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'SinkStatsHook {name}={value!r} must be a positive integer')
-        if img_size is not None and (not isinstance(img_size, int) or img_size < 1):
-            raise ValueError(f'SinkStatsHook img_size={img_size!r} must be a positive integer or None')
+            check_int(name, value, min=1)
+        check_int('img_size', img_size, min=1, optional=True)
+        check_float('norm_threshold', norm_threshold, min=0, min_open=True)
+        check_float('gate_threshold', gate_threshold, min=0, max=1)
+        check_bool('by_epoch', by_epoch)
+        check_bool('record_first', record_first)
         self.interval = interval
         self.by_epoch = by_epoch
         self.num_images = num_images

@@ -15,6 +15,8 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 
+from ...utils.arg_checks import check_float, check_int
+
 EMBEDDING_NAMES = ('patch_embed', 'pos_embed', 'cls_token', 'reg_token')
 TOP_NAMES = ('norm', 'decoder')
 _BLOCK = re.compile(r'blocks\.(\d+)\.')
@@ -47,11 +49,11 @@ class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
         paramwise_cfg = dict(paramwise_cfg or {})
-        self.layer_decay_rate = float(paramwise_cfg.pop('layer_decay_rate', 1.0))
+        self.layer_decay_rate = paramwise_cfg.pop('layer_decay_rate', 1.0)
         self.num_layers: Optional[int] = paramwise_cfg.pop('num_layers', None)
         self.backbone_prefix = str(paramwise_cfg.pop('backbone_prefix', 'backbone.'))
-        if not 0.0 < self.layer_decay_rate <= 1.0:
-            raise ValueError(f'layer_decay_rate={self.layer_decay_rate} must be in (0, 1] (1.0 turns it off)')
+        check_float('layer_decay_rate', self.layer_decay_rate, min=0, max=1, min_open=True)  # 1.0 turns it off
+        check_int('num_layers', self.num_layers, min=1, optional=True)
         # an empty paramwise_cfg makes mmengine skip add_params; keep it non-empty
         super().__init__(optim_wrapper_cfg, paramwise_cfg or dict(custom_keys={}))
 

@@ -5,6 +5,8 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
+from ...utils.arg_checks import check_ints
+
 
 def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, topk: Sequence[int] = (1, 5),
                   label_subset: Optional[Sequence[int]] = None) -> Dict[int, float]:
@@ -39,9 +41,8 @@ class TopKAccuracy(BaseMetric):
 
     def __init__(self, topk: Sequence[int] = (1, 5), collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
+        check_ints('topk', topk, min=1, empty_ok=False)
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
-            raise ValueError(f'topk={topk!r} must be positive integers')
         self.topk = tuple(topk)
 
     def process(self, data_batch, data_samples: Sequence) -> None:

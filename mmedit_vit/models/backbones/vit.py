@@ -16,6 +16,7 @@ from timm.models.vision_transformer import init_weights_vit_timm
 from torch import nn
 
 from ...converters import load_pretrained
+from ...utils.arg_checks import check_bool, check_float, check_int, check_ints
 from ..layers import Attention, Block, BroadcastMlp, EDITDecoderLayer
 from ..layers.context_broadcast import CB_MODES, CLS_CB_MODES
 
@@ -159,27 +160,37 @@ class PlainViT(BaseModule):
             with_cp: bool = False,
             init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         settings = resolve_arch(arch)
-        dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
-        _check_sizes(dim, num_heads, img_size, patch_size, in_channels)
+        for name in ('embed_dims', 'num_heads', 'depth'):
+            check_int(name, settings[name], min=1)
+        check_float('mlp_ratio', settings['mlp_ratio'], min=0, min_open=True)
+        check_ints('img_size', img_size, min=1, length=2, scalar_ok=True)
+        check_ints('patch_size', patch_size, min=1, length=2, scalar_ok=True)
+        check_int('in_channels', in_channels, min=1)
+        check_int('num_registers', num_registers, min=0)
+        check_float('layer_scale_init', layer_scale_init, min=0, min_open=True, optional=True)
+        check_float('cbs_init', cbs_init)
         for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
                            ('drop_path_rate', drop_path_rate)):
-            if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-                raise ValueError(f'{name}={rate!r} must be a number in [0, 1)')
+            check_float(name, rate, min=0, max=1, max_open=True)
+        check_ints('cb_layers', cb_layers)
+        check_ints('out_indices', out_indices, scalar_ok=True, empty_ok=False)
+        check_int('frozen_stages', frozen_stages, min=-1)
+        for name, flag in (('with_cls_token', with_cls_token), ('qkv_bias', qkv_bias), ('cls_decoder', cls_decoder),
+                           ('final_norm', final_norm), ('out_cls_token', out_cls_token), ('with_cp', with_cp)):
+            check_bool(name, flag)
+        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
+        dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
+        _check_sizes(dim, num_heads, img_size, patch_size, in_channels)
         if gate_position == 'value' and gate == 'none':
             raise ValueError("gate_position='value' needs a gate ('headwise' or 'elementwise'); with gate='none' "
                              'there is nothing to place')
         if cb_mode not in CB_MODES:  # checked here too: no CB layer may be built to check it
             raise ValueError(f'cb_mode={cb_mode!r} is not supported; choose one of {CB_MODES}')
-        if not isinstance(num_registers, int) or num_registers < 0:
-            raise ValueError(f'num_registers={num_registers!r} must be an integer >= 0')
         if cls_decoder and not with_cls_token:
             raise ValueError('cls_decoder=True (EDIT) needs with_cls_token=True: the decoder refines [CLS]')
         if out_cls_token and not with_cls_token:
             raise ValueError('out_cls_token=True needs with_cls_token=True')
-        if not isinstance(with_cp, bool):
-            raise ValueError(f'with_cp={with_cp!r} must be True or False')
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= depth:
             raise ValueError(f'frozen_stages={frozen_stages!r} must be an integer in [-1, {depth}]')
         self.cb_layers = sorted(set(_check_indices('cb_layers', list(cb_layers), depth)))
@@ -379,6 +390,7 @@ class EDITViT(PlainViT):
     """``PlainViT`` as EDIT: patch tokens never attend to [CLS]; a shared decoder produces it."""
 
     def __init__(self, cls_decoder: bool = True, **kwargs) -> None:
+        check_bool('cls_decoder', cls_decoder)
         if not cls_decoder:
             raise ValueError('EDITViT is the encoder-decoder model: cls_decoder must stay True (use PlainViT)')
         super().__init__(cls_decoder=True, **kwargs)

@@ -12,6 +12,7 @@ from timm.layers import trunc_normal_
 from timm.loss import SoftTargetCrossEntropy
 from torch import nn
 
+from ...utils.arg_checks import check_float, check_int
 from .input_attacks import apply_test_perturbation, check_test_perturbation
 
 POOLS = ('auto', 'cls', 'gap')
@@ -45,8 +46,8 @@ class ImageClassifier(BaseModel):
                  head_init_std: float = 0.02,
                  test_perturbation: Union[None, dict, List[dict]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f'num_classes={num_classes!r} must be a positive integer')
+        check_int('num_classes', num_classes, min=1)
+        check_float('head_init_std', head_init_std, min=0, min_open=True)
         if pool not in POOLS:
             raise ValueError(f'pool={pool!r} is not supported; choose one of {POOLS}')
         data_preprocessor = dict(type='ClsDataPreprocessor') if data_preprocessor is None \

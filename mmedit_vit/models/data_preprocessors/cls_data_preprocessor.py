@@ -13,6 +13,7 @@ from timm.data import Mixup
 from timm.data.random_erasing import RandomErasing
 
 from ...datasets.normalization import IMAGENET_MEAN, IMAGENET_STD
+from ...utils.arg_checks import check_bool, check_floats, check_int
 
 
 @MODELS.register_module()
@@ -36,6 +37,11 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
                  random_erasing: Optional[dict] = None,
                  pad_size_divisor: int = 1,
                  non_blocking: bool = False) -> None:
+        check_floats('mean', mean)
+        check_floats('std', std, min=0, min_open=True)
+        check_int('num_classes', num_classes, min=1, optional=True)
+        check_int('pad_size_divisor', pad_size_divisor, min=1)
+        check_bool('non_blocking', non_blocking)
         super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor, non_blocking=non_blocking)
         self.num_classes = num_classes
         self.mixup = None

@@ -7,6 +7,7 @@ Its ``acc_seg`` indexes with a boolean mask, which makes the host wait for the G
 step; ``pixel_accuracy`` computes the same number on the device. Parameters, state-dict keys, inference and
 the loss definition are mmseg's.
 """
+from functools import partial
 from typing import Dict
 
 import torch
@@ -15,7 +16,26 @@ from mmseg.models.decode_heads import FCNHead, SegmenterMaskTransformerHead, UPe
 from mmseg.utils import SampleList
 from torch import Tensor, nn
 
+from ...utils.arg_checks import check_arguments, check_bool, check_float, check_int, check_ints
 from ..layers.bilinear_resize import bilinear_resize
+
+_RATE = partial(check_float, min=0, max=1, max_open=True)
+_COUNT = partial(check_int, min=1)
+# the numeric and boolean arguments of the three heads and of mmseg's BaseDecodeHead
+HEAD_ARGUMENT_CHECKS = {
+    'in_channels': partial(check_ints, min=1, scalar_ok=True, empty_ok=False), 'channels': _COUNT,
+    'num_classes': _COUNT, 'out_channels': partial(check_int, min=1, optional=True),
+    'threshold': partial(check_float, optional=True), 'dropout_ratio': _RATE,
+    'in_index': partial(check_ints, scalar_ok=True, empty_ok=False), 'ignore_index': check_int,
+    'align_corners': check_bool,
+    # Segmenter's mask transformer
+    'num_layers': _COUNT, 'num_heads': _COUNT, 'embed_dims': _COUNT, 'num_fcs': _COUNT, 'qkv_bias': check_bool,
+    'mlp_ratio': partial(check_float, min=0, min_open=True), 'drop_path_rate': _RATE, 'drop_rate': _RATE,
+    'attn_drop_rate': _RATE, 'init_std': partial(check_float, min=0, min_open=True),
+    # UPerHead, FCNHead
+    'pool_scales': partial(check_ints, min=1, empty_ok=False), 'num_convs': partial(check_int, min=0),
+    'kernel_size': _COUNT, 'concat_input': check_bool, 'dilation': _COUNT,
+}
 
 
 def pixel_accuracy(seg_logits: Tensor, seg_label: Tensor, ignore_index: int) -> Tensor:
@@ -25,6 +45,14 @@ def pixel_accuracy(seg_logits: Tensor, seg_label: Tensor, ignore_index: int) -> 
     labelled = seg_label != ignore_index
     correct = (seg_logits.argmax(dim=1) == seg_label) & labelled
     return ((correct.sum().float() + eps) * 100.0 / (labelled.sum().float() + eps)).reshape(1)
+
+
+class HeadArgumentChecks:
+    """Checks the numeric and boolean arguments of mmseg's heads (``HEAD_ARGUMENT_CHECKS``) before building."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        check_arguments(super().__init__, args, kwargs, HEAD_ARGUMENT_CHECKS)
+        super().__init__(*args, **kwargs)
 
 
 class MatmulResizeLossMixin:
@@ -48,15 +76,15 @@ class MatmulResizeLossMixin:
 
 
 @MODELS.register_module()
-class MatmulResizeSegmenterMaskTransformerHead(MatmulResizeLossMixin, SegmenterMaskTransformerHead):
+class MatmulResizeSegmenterMaskTransformerHead(HeadArgumentChecks, MatmulResizeLossMixin, SegmenterMaskTransformerHead):
     """mmseg's ``SegmenterMaskTransformerHead``, loss on GEMM-resized logits."""
 
 
 @MODELS.register_module()
-class MatmulResizeUPerHead(MatmulResizeLossMixin, UPerHead):
+class MatmulResizeUPerHead(HeadArgumentChecks, MatmulResizeLossMixin, UPerHead):
     """mmseg's ``UPerHead``, loss on GEMM-resized logits."""
 
 
 @MODELS.register_module()
-class MatmulResizeFCNHead(MatmulResizeLossMixin, FCNHead):
+class MatmulResizeFCNHead(HeadArgumentChecks, MatmulResizeLossMixin, FCNHead):
     """mmseg's ``FCNHead`` (UperNet's auxiliary head), loss on GEMM-resized logits."""
