@@ -2,10 +2,11 @@ from .checkpoint_io import (
                             CheckpointReadError,
                             UnsafeCheckpointError,
                             load_checkpoint_file,
+                            read_checkpoint_meta,
                             register_mmengine_safe_globals,
                             use_weights_only_loader,
 )
 from .compile_modes import check_compile_mode
 
-__all__ = ['CheckpointReadError', 'UnsafeCheckpointError', 'load_checkpoint_file',
+__all__ = ['CheckpointReadError', 'UnsafeCheckpointError', 'load_checkpoint_file', 'read_checkpoint_meta',
            'register_mmengine_safe_globals', 'use_weights_only_loader', 'check_compile_mode']

@@ -83,6 +83,23 @@ def load_checkpoint_file(path: str, map_location: Optional[Any] = 'cpu') -> Any:
         raise _read_error(path, err) from err
 
 
+def read_checkpoint_meta(path: str) -> dict:
+    """The ``meta`` entry of a training checkpoint (seed, iteration, ...), read without loading its tensors
+    (memory-mapped); ``{}`` when it has none."""
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path}')
+    register_mmengine_safe_globals()
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
+        checkpoint = load_checkpoint_file(path)
+    except Exception as err:  # noqa: BLE001  (as load_checkpoint_file: every kind names the file)
+        raise _read_error(path, err) from err
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
 def _load_url(url: str, map_location: Optional[Any] = None, model_dir: Optional[str] = None, **_) -> Any:
     """URLs: downloaded once into torch's hub cache, then read like a local file."""
     from urllib.parse import urlparse
