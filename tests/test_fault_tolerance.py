@@ -28,8 +28,11 @@ CLS_DEMO = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
 
 
 def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint ``last_checkpoint`` names (it holds the path relative to the work dir)."""
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+        named = f.read().strip()
+    assert not osp.isabs(named), named
+    return osp.join(work_dir, named)
 
 
 # ---------------------------------------------------------------------------------- exact resume
