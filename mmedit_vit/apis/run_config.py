@@ -179,9 +179,19 @@ def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:
 
 def check_pretrained_files(cfg: Config) -> None:
     """Stops before building if an ``init_cfg`` (or a ``pretrained`` path) names a local checkpoint that is
-    not there."""
+    not there, or a URL of a scheme other than http(s) (those are downloaded and read weights-only)."""
     from ..converters import is_hub_name
-    missing = [(where, ckpt) for where, ckpt in _pretrained_files(cfg.get('model', {}))
+    from ..utils.checkpoint_io import URL_SCHEMES
+    sources = list(_pretrained_files(cfg.get('model', {})))
+    unreadable = [(where, ckpt) for where, ckpt in sources if '://' in ckpt and not ckpt.startswith(URL_SCHEMES)]
+    if unreadable:
+        raise ValueError('\n'.join(
+            ['a pretrained checkpoint of this config is given by a URL scheme that is not read:']
+            + [f'  {where}: {ckpt!r}' for where, ckpt in unreadable]
+            + [f'allowed: a local file, an {" or ".join(s.rstrip(":/") for s in URL_SCHEMES)} URL (downloaded once '
+               'into $TORCH_HOME/hub/checkpoints, read weights-only) or a hub name (timm/<model>.<tag>, '
+               'hf-hub:<org>/<repo>); download the file and give its path']))
+    missing = [(where, ckpt) for where, ckpt in sources
                if '://' not in ckpt and not is_hub_name(ckpt) and not osp.isfile(ckpt)]
     if not missing:
         return

@@ -72,7 +72,10 @@ def _read_error(path: str, err: BaseException) -> CheckpointReadError:
 
 
 def load_checkpoint_file(path: str, map_location: Optional[Any] = 'cpu') -> Any:
-    """Loads a checkpoint, refusing pickled code; a missing, empty or truncated file names the path."""
+    """Loads a checkpoint, refusing pickled code; a missing, empty or truncated file names the path.
+    An http(s) URL is downloaded once into torch's hub cache and read the same way."""
+    if path.startswith(URL_SCHEMES):
+        return _load_url(path, map_location)
     path = os.path.expanduser(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
@@ -100,8 +103,12 @@ def read_checkpoint_meta(path: str) -> dict:
     return dict(meta) if isinstance(meta, dict) else {}
 
 
+URL_SCHEMES = ('http://', 'https://')
+
+
 def _load_url(url: str, map_location: Optional[Any] = None, model_dir: Optional[str] = None, **_) -> Any:
-    """URLs: downloaded once into torch's hub cache, then read like a local file."""
+    """URLs: downloaded once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``), then read like a
+    local file (weights only)."""
     from urllib.parse import urlparse
 
     from torch.hub import download_url_to_file, get_dir
@@ -124,7 +131,7 @@ def use_weights_only_loader() -> None:
     and refuse the schemes whose loaders call ``torch.load`` with its default."""
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_url, force=True)
+    CheckpointLoader.register_scheme(prefixes=URL_SCHEMES, loader=_load_url, force=True)
     CheckpointLoader.register_scheme(
         prefixes=('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://', 'modelzoo://', 'torchvision://',
                   'open-mmlab://', 'openmmlab://', 'mmcls://'),
