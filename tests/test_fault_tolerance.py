@@ -67,6 +67,22 @@ def test_checkpoint_holds_the_random_states(tmp_path):
     assert len(states) == 1 and {'python', 'numpy', 'torch'} <= set(states[0])
 
 
+
+def test_a_later_save_stores_the_states_of_its_own_moment(tmp_path):
+    """The snapshot taken for the save at iteration 4 is not reused by a save after iteration 6."""
+    from mmedit_vit.engine.hooks.random_state_hook import capture_random_state
+    cfg = toy_config(str(tmp_path), max_iters=6, interval=4)
+    cfg.default_hooks.checkpoint.save_last = False  # the last save of the run is at iteration 4
+    from mmedit_vit.apis import build_runner
+    runner = build_runner(cfg)
+    runner.train()
+    at_4 = load_checkpoint_file(str(tmp_path / 'iter_4.pth'))['random_states'][0]
+    now = capture_random_state()
+    runner.save_checkpoint(str(tmp_path), 'later.pth')
+    later = load_checkpoint_file(str(tmp_path / 'later.pth'))['random_states'][0]
+    assert torch.equal(later['torch'], now['torch']) and later['numpy'][2] == now['numpy'][2]
+    assert not torch.equal(later['torch'], at_4['torch'])  # two iterations of dropout drew from it since
+
 # ------------------------------------------------------------------------------------ divergence
 def test_non_finite_loss_stops_before_saving(tmp_path):
     runner = toy_runner(str(tmp_path), max_iters=12, interval=4, max_keep=3, nan_at=6)
