@@ -209,7 +209,8 @@ def demo_options(data_root: str, *extra: str) -> list:
 def test_train_tool_resumes_a_moved_work_dir(tmp_path, data):
     from seg_helpers import run_tool, training_losses
     first, moved = str(tmp_path / 'scratch'), str(tmp_path / 'home')
-    out = run_tool(['tools/train.py', DEMO_SEG, '--work-dir', first] + demo_options(data['ade'], 'train_cfg.max_iters=2'))
+    out = run_tool(['tools/train.py', DEMO_SEG, '--work-dir', first]
+                   + demo_options(data['ade'], 'train_cfg.max_iters=2'))
     assert out.returncode == 0, out.stderr[-3000:]
     shutil.move(first, moved)
     out = run_tool(['tools/train.py', DEMO_SEG, '--work-dir', moved, '--resume'] + demo_options(data['ade']))
@@ -222,8 +223,9 @@ def test_train_tool_resumes_a_moved_work_dir(tmp_path, data):
 def test_two_process_resume_and_fast_resume(tmp_path, data):
     """torchrun, 2 processes on CPU (gloo): ``--resume`` and ``--fast-resume`` from iteration 2 give the
     uninterrupted run's logged losses of iterations 3 and 4; fast resume with 1 process is refused."""
-    from seg_helpers import run_tool, training_losses
     from test_fault_tolerance import torchrun
+
+    from seg_helpers import run_tool, training_losses
     straight = str(tmp_path / 'straight')
     out = torchrun(['tools/train.py', DEMO_SEG, '--work-dir', straight] + demo_options(data['ade']))
     assert out.returncode == 0, out.stderr[-4000:]

@@ -170,10 +170,15 @@ def test_load_from_is_strict(tmp_path, change, words):
 
 
 def test_load_from_accepts_its_own_checkpoint(tmp_path):
+    """A file that fits is loaded: every tensor of the model then equals the file's (other values before)."""
     runner = toy_runner(str(tmp_path))
     path = str(tmp_path / 'own.pth')
-    torch.save({'state_dict': runner.model.state_dict()}, path)
+    saved = {k: torch.randn_like(v) for k, v in runner.model.state_dict().items()}
+    torch.save({'state_dict': saved}, path)
+    assert not any(torch.equal(v, saved[k]) for k, v in runner.model.state_dict().items())
     runner.load_checkpoint(path)
+    loaded = runner.model.state_dict()
+    assert loaded.keys() == saved.keys() and all(torch.equal(loaded[k], saved[k]) for k in saved)
 
 
 def test_resume_from_a_weights_only_file_explains(tmp_path):
