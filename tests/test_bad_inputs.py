@@ -347,6 +347,96 @@ CASES.update({
         ["layer_decay_rate='0.65'"]),
 })
 
+
+# ------------------------------------------------------------------- resume and checkpoint sources
+def served(directory: str):
+    """A local http server for ``directory`` (a context manager yielding its base URL)."""
+    import contextlib
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    @contextlib.contextmanager
+    def serve():
+        handler = functools.partial(SimpleHTTPRequestHandler, directory=directory)
+        handler.log_message = lambda *args: None
+        server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f'http://127.0.0.1:{server.server_address[1]}'
+        finally:
+            server.shutdown()
+            server.server_close()
+    return serve()
+
+
+def init_cfg_from_url(tmp_path, ade):
+    """An http URL in init_cfg passes the start-up check and loads, weights-only, the file's very values."""
+    from mmedit_vit.apis import check_pretrained_files
+    path = backbone_checkpoint(tmp_path, name='served.pth')
+    saved = torch.load(path, weights_only=True)['state_dict']
+    old_home = os.environ.get('TORCH_HOME')
+    os.environ['TORCH_HOME'] = str(tmp_path / 'torch_home')  # the download cache
+    try:
+        with served(str(tmp_path)) as base:
+            url = f'{base}/served.pth'
+            cfg = load_run_config(SEG_DEMO, cfg_options=parse_options(
+                f"model.backbone.init_cfg=dict(type='Pretrained',checkpoint='{url}')"))
+            check_pretrained_files(cfg)
+            model = tiny_vit(init_cfg=dict(type='Pretrained', checkpoint=url))
+            model.init_weights()
+    finally:
+        if old_home is None:
+            del os.environ['TORCH_HOME']
+        else:
+            os.environ['TORCH_HOME'] = old_home
+    assert osp.isfile(tmp_path / 'torch_home' / 'hub' / 'checkpoints' / 'served.pth')
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[f'backbone.{key}']), key
+
+
+def init_cfg_scheme(tmp_path, ade):
+    from mmedit_vit.apis import check_pretrained_files
+    cfg = load_run_config(SEG_DEMO, cfg_options=parse_options(
+        "model.backbone.init_cfg=dict(type='Pretrained',checkpoint='s3://bucket/edit_t.pth')"))
+    check_pretrained_files(cfg)
+
+
+def fast_resume_other_world_size(tmp_path, ade):
+    """A checkpoint written by 2 processes, fast-resumed by 1."""
+    from toy_runner import toy_config, toy_runner
+
+    from mmedit_vit.apis import enable_fast_resume
+    from mmedit_vit.apis.run_config import build_runner
+    toy_runner(str(tmp_path), max_iters=4, interval=4).train()
+    path = str(tmp_path / 'iter_4.pth')
+    checkpoint = torch.load(path, weights_only=False)
+    checkpoint['meta']['world_size'] = 2
+    torch.save(checkpoint, path)
+    cfg = enable_fast_resume(toy_config(str(tmp_path), max_iters=8, interval=4))
+    cfg.resume = True
+    build_runner(cfg).train()
+
+
+def last_checkpoint_lost(tmp_path, ade):
+    """``last_checkpoint`` names an absolute path that is gone, and the work dir has no file of that name."""
+    from mmedit_vit.apis import resume_latest
+    (tmp_path / 'last_checkpoint').write_text('/scratch/old_place/iter_8.pth')
+    cfg = load_run_config(CLS_DEMO, work_dir=str(tmp_path))
+    resume_latest(cfg)
+
+
+CASES.update({
+    'init_cfg_http_url_loads': (init_cfg_from_url, None, []),
+    'init_cfg_url_scheme_refused_at_start': (init_cfg_scheme, ValueError,
+                                             ["'s3://bucket/edit_t.pth'", 'model.backbone.init_cfg', 'http or https']),
+    'fast_resume_other_process_count': (fast_resume_other_world_size, ValueError,
+                                        ['written by a run of 2 process(es), this run has 1', 'resume with 2']),
+    'resume_last_checkpoint_lost': (last_checkpoint_lost, FileNotFoundError,
+                                    ['/scratch/old_place/iter_8.pth', 'has no iter_8.pth']),
+})
+
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_bad_input_gives_a_clear_error(case, tmp_path, ade):
     run, error, words = CASES[case]

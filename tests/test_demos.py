@@ -113,11 +113,11 @@ def test_grid_legend_lists_the_classes_present(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ the demos, end to end
-def run_demo(script: str, args: list, tmp_path) -> tuple:
+def run_demo(script: str, args: list, tmp_path, timeout: int = 900) -> tuple:
     work_dir = tmp_path / 'work'
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     proc = subprocess.run([sys.executable, osp.join('tools', script), '--work-dir', str(work_dir)] + args,
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((work_dir / 'summary.json').read_text())
     return proc, summary, (work_dir / 'demo.log').read_text()
@@ -142,13 +142,24 @@ def test_segmentation_demo_is_quiet_and_summarised(tmp_path):
     assert 'Saving checkpoint at 2 iterations' in log
 
 
+# The detection demo as shipped (6 epochs, 64 generated training images, 16 validation images) reaches
+# bbox / segm mAP 0.371 / 0.597 on a 2-core x86 CPU; the untrained model scores 0.000 / 0.000. Other CPUs
+# and thread counts round differently, and six epochs from scratch amplify that, so the bounds sit at
+# about half the reference: well above what a model that does not learn (or learns the wrong classes)
+# gives, and far enough below the reference for another machine's run.
+DETECTION_DEMO_REFERENCE = {'coco/bbox_mAP': 0.371, 'coco/segm_mAP': 0.597}
+DETECTION_DEMO_BOUND = {'coco/bbox_mAP': 0.18, 'coco/segm_mAP': 0.30}
+
+
 @pytest.mark.slow
-def test_detection_demo_is_quiet_and_summarised(tmp_path):
-    proc, summary, log = run_demo('demo_detection.py', ['--epochs', '1', '--num-train', '8', '--num-val', '4'],
-                                  tmp_path)
+def test_detection_demo_is_quiet_summarised_and_learns(tmp_path):
+    proc, summary, log = run_demo('demo_detection.py', [], tmp_path, timeout=3600)  # CPU minutes: 6 epochs
     check_quiet(proc, log, phases=4)
-    assert list(summary['rows']) == ['untrained', '1 epoch']
-    assert 0.0 <= summary['rows']['1 epoch']['coco/bbox_mAP'] <= 1.0
+    assert list(summary['rows']) == ['untrained', '6 epochs']
+    untrained, trained = summary['rows']['untrained'], summary['rows']['6 epochs']
+    for key, bound in DETECTION_DEMO_BOUND.items():
+        assert untrained[key] < 0.05, (key, untrained[key])
+        assert bound <= trained[key] <= 1.0, (key, trained[key], DETECTION_DEMO_REFERENCE[key])
 
 
 @pytest.mark.slow

@@ -95,7 +95,7 @@ def test_resume_without_a_checkpoint_starts_from_the_beginning(tmp_path):
     assert cfg.resume is False and cfg.load_from == 'pretrained.pth'
     toy_runner(str(tmp_path / 'old'), max_iters=4, interval=4).train()
     cfg = resume_latest(toy_config(str(tmp_path / 'old'), max_iters=8, interval=4))
-    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.resume is True and cfg.load_from == str(tmp_path / 'old' / 'iter_4.pth')
     runner = build_runner(cfg)
     runner.train()
     assert len(runner.model.losses) == 4  # iterations 5-8 only

@@ -28,8 +28,11 @@ CLS_DEMO = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
 
 
 def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint ``last_checkpoint`` names (it holds the path relative to the work dir)."""
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+        named = f.read().strip()
+    assert not osp.isabs(named), named
+    return osp.join(work_dir, named)
 
 
 # ---------------------------------------------------------------------------------- exact resume
@@ -63,6 +66,22 @@ def test_checkpoint_holds_the_random_states(tmp_path):
     states = checkpoint['random_states']
     assert len(states) == 1 and {'python', 'numpy', 'torch'} <= set(states[0])
 
+
+
+def test_a_later_save_stores_the_states_of_its_own_moment(tmp_path):
+    """The snapshot taken for the save at iteration 4 is not reused by a save after iteration 6."""
+    from mmedit_vit.engine.hooks.random_state_hook import capture_random_state
+    cfg = toy_config(str(tmp_path), max_iters=6, interval=4)
+    cfg.default_hooks.checkpoint.save_last = False  # the last save of the run is at iteration 4
+    from mmedit_vit.apis import build_runner
+    runner = build_runner(cfg)
+    runner.train()
+    at_4 = load_checkpoint_file(str(tmp_path / 'iter_4.pth'))['random_states'][0]
+    now = capture_random_state()
+    runner.save_checkpoint(str(tmp_path), 'later.pth')
+    later = load_checkpoint_file(str(tmp_path / 'later.pth'))['random_states'][0]
+    assert torch.equal(later['torch'], now['torch']) and later['numpy'][2] == now['numpy'][2]
+    assert not torch.equal(later['torch'], at_4['torch'])  # two iterations of dropout drew from it since
 
 # ------------------------------------------------------------------------------------ divergence
 def test_non_finite_loss_stops_before_saving(tmp_path):
@@ -151,10 +170,15 @@ def test_load_from_is_strict(tmp_path, change, words):
 
 
 def test_load_from_accepts_its_own_checkpoint(tmp_path):
+    """A file that fits is loaded: every tensor of the model then equals the file's (other values before)."""
     runner = toy_runner(str(tmp_path))
     path = str(tmp_path / 'own.pth')
-    torch.save({'state_dict': runner.model.state_dict()}, path)
+    saved = {k: torch.randn_like(v) for k, v in runner.model.state_dict().items()}
+    torch.save({'state_dict': saved}, path)
+    assert not any(torch.equal(v, saved[k]) for k, v in runner.model.state_dict().items())
     runner.load_checkpoint(path)
+    loaded = runner.model.state_dict()
+    assert loaded.keys() == saved.keys() and all(torch.equal(loaded[k], saved[k]) for k in saved)
 
 
 def test_resume_from_a_weights_only_file_explains(tmp_path):

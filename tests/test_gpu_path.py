@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS as SEG_MODELS
 
-from conftest import ROOT
+from conftest import ROOT, perturb_
 from mmedit_vit.models import EDITViT
 
 BLOCK = ('mmcv', 'mmseg', 'mmdet', 'cv2', 'matplotlib')
@@ -62,21 +62,36 @@ def test_throughput_tool_runs_without_openmmlab_data_stack(task, tmp_path):
     assert float(cells[6]) > 0 and float(cells[9]) > 0  # images/s, forward GMACs
 
 
+MMSEG_TO_TIMM = (('.ln1.', '.norm1.'), ('.ln2.', '.norm2.'), ('.attn.attn.in_proj_', '.attn.qkv.'),
+                 ('.attn.attn.out_proj.', '.attn.proj.'), ('.ffn.layers.0.0.', '.mlp.fc1.'),
+                 ('.ffn.layers.1.', '.mlp.fc2.'))
+
+
 def test_segmenter_stand_in_is_mmseg_head_layer_for_layer():
+    """Same parameters (renamed from mmseg's to timm's layer names) and, with mmseg's weights, the same logits."""
     from mmedit_vit.analysis.throughput import SegmenterStandIn
     init_default_scope('mmseg')
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'segmenter_edit_t_ade20k.py'))
     cfg.model.backbone.init_cfg = None
-    reference = SEG_MODELS.build(cfg.model)
-    stand_in = SegmenterStandIn(EDITViT(arch='tiny', img_size=512))
-    ref_head = {n: tuple(p.shape) for n, p in reference.decode_head.named_parameters()}
-    ours = {n: tuple(p.shape) for n, p in stand_in.named_parameters() if not n.startswith('backbone.')}
-    assert sum(map(_numel, ref_head.values())) == sum(map(_numel, ours.values()))
-    assert sorted(ref_head.values()) == sorted(ours.values())
-    assert sum(p.numel() for p in reference.backbone.parameters()) == \
-        sum(p.numel() for p in stand_in.backbone.parameters())
-    logits = stand_in.eval()(torch.randn(1, 3, 64, 64))
-    assert logits.shape == (1, 150, 64, 64)
+    reference = perturb_(SEG_MODELS.build(cfg.model), weights=True).eval()
+    stand_in = SegmenterStandIn(EDITViT(arch='tiny', img_size=512)).eval()
+    renamed = {}
+    for name, value in reference.decode_head.state_dict().items():
+        for theirs, ours in MMSEG_TO_TIMM:
+            name = name.replace(theirs, ours)
+        renamed[name] = value
+    renamed.update({f'backbone.{k}': v for k, v in reference.backbone.state_dict().items()})
+    stand_in.load_state_dict(renamed, strict=True)  # every parameter has its counterpart, shapes included
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = reference(images, mode='tensor')  # mmseg: the head's masks at 1/16
+        ours = stand_in.head_logits(images)
+        upsampled = stand_in(images)
+    assert ours.shape == expected.shape == (2, 150, 4, 4)
+    assert (ours - expected).abs().max().item() < 1e-4 * expected.abs().max().item()
+    assert upsampled.shape == (2, 150, 64, 64)
+    assert torch.allclose(upsampled, torch.nn.functional.interpolate(expected, size=(64, 64), mode='bilinear',
+                                                                     align_corners=False), atol=1e-4)
 
 
 def _numel(shape) -> int:

@@ -81,7 +81,7 @@ def main() -> None:
     try:
         check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
         check_pretrained_files(cfg)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f'{args.config}: {err}')
     cfg = adapt_to_device(cfg)
     runner = build_runner(cfg)

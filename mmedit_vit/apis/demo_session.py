@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..engine.hooks.progress_hook import ProgressHook
+from ..engine.latest_checkpoint import latest_checkpoint
 from ..utils.quiet_output import quiet_output
 from .data_check import check_data_roots
 from .run_config import check_pretrained_files
@@ -137,8 +138,7 @@ class DemoSession:
         check_pretrained_files(cfg)
         with self.phase(name, total=None) as phase:
             self._runner(cfg, phase, name).train()
-        with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
-            return f.read().strip()
+        return latest_checkpoint(cfg.work_dir)
 
     def evaluate(self, name: str, cfg: Config, checkpoint: Optional[str],
                  shown: Callable[[dict], str] = lambda metrics: '') -> Dict[str, float]:

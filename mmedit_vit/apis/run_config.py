@@ -190,9 +190,19 @@ def _pretrained_files(node, path: str = 'model') -> Iterator[Tuple[str, str]]:
 
 def check_pretrained_files(cfg: Config) -> None:
     """Stops before building if an ``init_cfg`` (or a ``pretrained`` path) names a local checkpoint that is
-    not there."""
+    not there, or a URL of a scheme other than http(s) (those are downloaded and read weights-only)."""
     from ..converters import is_hub_name
-    missing = [(where, ckpt) for where, ckpt in _pretrained_files(cfg.get('model', {}))
+    from ..utils.checkpoint_io import URL_SCHEMES
+    sources = list(_pretrained_files(cfg.get('model', {})))
+    unreadable = [(where, ckpt) for where, ckpt in sources if '://' in ckpt and not ckpt.startswith(URL_SCHEMES)]
+    if unreadable:
+        raise ValueError('\n'.join(
+            ['a pretrained checkpoint of this config is given by a URL scheme that is not read:']
+            + [f'  {where}: {ckpt!r}' for where, ckpt in unreadable]
+            + [f'allowed: a local file, an {" or ".join(s.rstrip(":/") for s in URL_SCHEMES)} URL (downloaded once '
+               'into $TORCH_HOME/hub/checkpoints, read weights-only) or a hub name (timm/<model>.<tag>, '
+               'hf-hub:<org>/<repo>); download the file and give its path']))
+    missing = [(where, ckpt) for where, ckpt in sources
                if '://' not in ckpt and not is_hub_name(ckpt) and not osp.isfile(ckpt)]
     if not missing:
         return
@@ -251,16 +261,17 @@ def adapt_to_device(cfg: Config) -> Config:
 
 
 def resume_latest(cfg: Config) -> Config:
-    """``--resume`` without a file: continue from the latest checkpoint in the work_dir, or start from the
+    """``--resume`` without a file: continue from the latest checkpoint in the work_dir (``last_checkpoint``,
+    resolved in the work dir, so a moved or copied work dir continues from its own files), or start from the
     beginning (the config's ``load_from`` kept) when there is none yet, as a first run of a resumable job."""
-    from mmengine.runner import find_latest_checkpoint
-    latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+    from ..engine.latest_checkpoint import latest_checkpoint
+    latest = latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
     if latest is None:
         print_log(f'--resume: no checkpoint in {cfg.work_dir} yet, training starts from the beginning',
                   logger='current')
         cfg.resume = False
     else:
-        cfg.resume, cfg.load_from = True, None  # mmengine resumes from the latest checkpoint itself
+        cfg.resume, cfg.load_from = True, latest
     return cfg
 
 

@@ -5,7 +5,8 @@ mmengine's ``IterBasedTrainLoop`` resumes by fetching every batch already traine
 batches per rank through the augmentation pipeline. Here the sampler jumps ahead instead: the same
 indices follow, in the same order. Augmentations drawn in the main process (``num_workers=0``) repeat
 exactly (``RandomStateHook`` restores its random state); those drawn in loader workers restart their
-random streams, so they differ from the uninterrupted run's.
+random streams, so they differ from the uninterrupted run's. Each process's share of the sample order
+depends on the number of processes, so a checkpoint is fast-resumed only by as many as wrote it.
 """
 import itertools
 from functools import partial
@@ -72,8 +73,18 @@ class FastResumeIterBasedTrainLoop(IterBasedTrainLoop):
             val_interval=partial(check_int, min=1)))
         super().__init__(*args, **kwargs)
 
+    def _check_world_size(self) -> None:
+        written_by = getattr(self.runner, 'resume_meta', {}).get('world_size')
+        if written_by is not None and written_by != self.runner.world_size:
+            raise ValueError(
+                f'fast resume: the checkpoint was written by a run of {written_by} process(es), this run has '
+                f'{self.runner.world_size}. Each process continues its own share of the sample order, which '
+                f'depends on the number of processes: resume with {written_by} process(es), or without '
+                '--fast-resume (the samples and random states then differ from the uninterrupted run)')
+
     def run(self):
         if self._iter > 0:
+            self._check_world_size()
             batch_sampler = self.dataloader.batch_sampler
             sampler = getattr(batch_sampler, 'sampler', None)
             if not isinstance(sampler, InfiniteSampler) or type(batch_sampler) is not BatchSampler:

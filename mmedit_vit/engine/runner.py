@@ -4,12 +4,18 @@
   stop the run on every rank, naming the keys (mmengine loads them non-strictly, or raises on rank 0
   only and leaves the others waiting);
 - the file is read weights-only (``mmedit_vit.utils.use_weights_only_loader``);
-- checkpoints are written to a temporary name and renamed, so a file named ``iter_N.pth`` is complete.
+- checkpoints are written to a temporary name and renamed, so a file named ``iter_N.pth`` is complete;
+- a resumed run takes the seed of the run it continues before anything random is built: mmengine draws a
+  seed (the configs set none) and builds the sampler with it, and reads the checkpoint's seed only once
+  the sampler exists, so the resumed run would see the samples in another order;
+- the checkpoint meta records the seed and the number of processes, the log says where the seed came from;
+- ``last_checkpoint`` is resolved in the work dir (``latest_checkpoint``), so a moved work dir resumes.
 """
+import inspect
 import os
 import os.path as osp
 import re
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from mmengine.dist import master_only
@@ -19,7 +25,9 @@ from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
 from ..converters.vit_checkpoint import CheckpointMismatchError, state_dict_mismatch
+from ..utils import read_checkpoint_meta
 from .hooks.atomic_checkpoint_hook import TMP_SUFFIX
+from .latest_checkpoint import latest_checkpoint
 
 
 def check_state_dict_fits(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str) -> None:
@@ -40,7 +48,34 @@ def _revised(state: Dict[str, torch.Tensor], revise_keys: List[Tuple[str, str]])
 
 @RUNNERS.register_module()
 class SafeRunner(Runner):
-    """``Runner`` that loads strictly on all ranks and writes checkpoints atomically."""
+    """``Runner`` that loads strictly on all ranks, writes checkpoints atomically and resumes with the seed
+    of the run it continues (same arguments as ``Runner``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        bound = inspect.signature(Runner.__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        arguments.pop('self')
+        randomness = dict(arguments['randomness'] or {})
+        configured = randomness.get('seed')
+        self.resume_meta: Dict[str, Any] = {}
+        source = 'from the config' if configured is not None else 'drawn (the config sets none)'
+        if arguments['resume']:
+            if arguments['load_from'] is None:  # resume from the latest: found here, moved work dirs too
+                arguments['load_from'] = latest_checkpoint(arguments['work_dir'])
+            resume_from = arguments['load_from']
+            if resume_from is not None and '://' not in resume_from:
+                self.resume_meta = read_checkpoint_meta(resume_from)
+            seed = self.resume_meta.get('seed')
+            if seed is not None:
+                randomness['seed'] = seed
+                source = f'of the run being resumed ({resume_from})'
+        arguments['randomness'] = randomness
+        super().__init__(**arguments)
+        self.logger.info(f'random seed: {self.seed}, {source}')
+        if configured is not None and configured != self.seed:
+            self.logger.warning(f'the config sets seed {configured}; the resumed run keeps the seed {self.seed} '
+                                'it started with')
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = True,
                         revise_keys: list = [(r'^module.', '')]):  # noqa: B006  (mmengine's signature)
@@ -85,12 +120,16 @@ class SafeRunner(Runner):
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
-        local = '://' not in str(out_dir) and kwargs.get('backend_args') is None \
-            and (len(args) < 1 or args[0] is None) and kwargs.get('file_client_args') is None
+        """mmengine's checkpoint (its meta holds the seed), with the number of processes in the meta."""
+        bound = inspect.signature(Runner.save_checkpoint).bind(self, out_dir, filename, *args, **kwargs)
+        bound.apply_defaults()
+        options = {k: v for k, v in bound.arguments.items() if k not in ('self', 'out_dir', 'filename')}
+        options['meta'] = dict(options['meta'] or {}, world_size=self.world_size)
+        local = '://' not in str(out_dir) and options['backend_args'] is None and options['file_client_args'] is None
         if not local:
-            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+            return super().save_checkpoint(out_dir, filename, **options)
         tmp_name = f'.{filename}{TMP_SUFFIX}'
-        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+        super().save_checkpoint(out_dir, tmp_name, **options)
         tmp, final = osp.join(out_dir, tmp_name), osp.join(out_dir, filename)
         with open(tmp, 'rb') as f:
             os.fsync(f.fileno())

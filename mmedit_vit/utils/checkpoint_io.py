@@ -72,7 +72,10 @@ def _read_error(path: str, err: BaseException) -> CheckpointReadError:
 
 
 def load_checkpoint_file(path: str, map_location: Optional[Any] = 'cpu') -> Any:
-    """Loads a checkpoint, refusing pickled code; a missing, empty or truncated file names the path."""
+    """Loads a checkpoint, refusing pickled code; a missing, empty or truncated file names the path.
+    An http(s) URL is downloaded once into torch's hub cache and read the same way."""
+    if path.startswith(URL_SCHEMES):
+        return _load_url(path, map_location)
     path = os.path.expanduser(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
@@ -83,8 +86,29 @@ def load_checkpoint_file(path: str, map_location: Optional[Any] = 'cpu') -> Any:
         raise _read_error(path, err) from err
 
 
+def read_checkpoint_meta(path: str) -> dict:
+    """The ``meta`` entry of a training checkpoint (seed, iteration, ...), read without loading its tensors
+    (memory-mapped); ``{}`` when it has none."""
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path}')
+    register_mmengine_safe_globals()
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
+        checkpoint = load_checkpoint_file(path)
+    except Exception as err:  # noqa: BLE001  (as load_checkpoint_file: every kind names the file)
+        raise _read_error(path, err) from err
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
+URL_SCHEMES = ('http://', 'https://')
+
+
 def _load_url(url: str, map_location: Optional[Any] = None, model_dir: Optional[str] = None, **_) -> Any:
-    """URLs: downloaded once into torch's hub cache, then read like a local file."""
+    """URLs: downloaded once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``), then read like a
+    local file (weights only)."""
     from urllib.parse import urlparse
 
     from torch.hub import download_url_to_file, get_dir
@@ -107,7 +131,7 @@ def use_weights_only_loader() -> None:
     and refuse the schemes whose loaders call ``torch.load`` with its default."""
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_url, force=True)
+    CheckpointLoader.register_scheme(prefixes=URL_SCHEMES, loader=_load_url, force=True)
     CheckpointLoader.register_scheme(
         prefixes=('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://', 'modelzoo://', 'torchvision://',
                   'open-mmlab://', 'openmmlab://', 'mmcls://'),

@@ -4,7 +4,8 @@ mmengine's ``CheckpointHook`` deletes the oldest kept checkpoint *before* writin
 rewrites ``last_checkpoint`` in place, so a ``kill -9`` during a save can leave no usable checkpoint
 and ``last_checkpoint`` naming a deleted file. Here the new file is complete (``SafeRunner`` writes it
 to a temporary name and renames it) before ``last_checkpoint`` moves to it (also by rename), and only
-then is the oldest one removed.
+then is the oldest one removed. ``last_checkpoint`` holds the path relative to the work dir, so a moved
+work dir still resumes (``latest_checkpoint``).
 """
 import glob
 import os
@@ -16,6 +17,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from ...utils.arg_checks import check_arguments, check_bool, check_int
+from ..latest_checkpoint import FILENAME, last_checkpoint_entry
 
 # the numeric and boolean arguments of mmengine's CheckpointHook
 CHECKPOINT_HOOK_CHECKS = {
@@ -83,7 +85,7 @@ class AtomicCheckpointHook(CheckpointHook):
             backend_args=self.backend_args, **self.args)
         if not is_main_process():
             return
-        write_text_atomic(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        write_text_atomic(osp.join(runner.work_dir, FILENAME), last_checkpoint_entry(self.last_ckpt, runner.work_dir))
         if stale is not None:
             old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(stale))
             if self.file_backend.isfile(old):

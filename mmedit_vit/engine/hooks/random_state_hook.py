@@ -6,7 +6,9 @@ python, numpy, torch CPU and CUDA generator states of every rank in each checkpo
 at the point the uninterrupted run was at: the first batch fetched after mmengine's loop has skipped
 the batches already trained (iteration-based loops), or the start of training (epoch-based loops).
 Validation runs between saving and the next training step, so it is made neutral for the random
-states; training then does not depend on how often it is validated.
+states; training then does not depend on how often it is validated. A snapshot serves the saves of
+the moment it was taken only: it is dropped at the next training step, after validation and at the
+end of training, and a save without one records the states of that moment.
 """
 import logging
 import random
@@ -98,9 +100,16 @@ class RandomStateHook(Hook):
         self._val_state = capture_random_state()
 
     def after_val(self, runner) -> None:
+        self._pending = None
         if self._val_state is not None:
             restore_random_state(self._val_state)
             self._val_state = None
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        self._pending = None
+
+    def after_train(self, runner) -> None:
+        self._pending = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint[KEY] = self._pending if self._pending is not None else [capture_random_state()]
