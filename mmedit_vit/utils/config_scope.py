@@ -7,8 +7,6 @@ scope is added to it when ``mmedit_vit`` is imported (before the downstream conf
 imports mmedit_vit, this project's tools, ``mim train/test mmedit_vit``). The file is then read from
 ``mmedit_vit/.mim/configs/FOLDER/FILE``, which setup.py links (editable install) or copies (wheel) there.
 """
-from typing import Optional
-
 SCOPE = 'mmedit_vit'
 # mmengine finds the package's folder through the entry's distribution (pkg_resources) and, when no
 # distribution has that name, through the import system. A module name is found by import: the folder of
@@ -25,9 +23,3 @@ def register_config_scope() -> None:
         return
     utils.MODULE2PACKAGE.setdefault(SCOPE, LOCATOR)
 
-
-def mim_configs_dir() -> Optional[str]:
-    """Where ``mmedit_vit::configs/...`` is read from (None when the package was installed without it)."""
-    import os.path as osp
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs', 'configs')
-    return path if osp.isdir(path) else None
