@@ -1,11 +1,12 @@
 """The tools' console output is their own: known third-party import noise is filtered before it is printed.
 
 setuptools warns that ``pkg_resources`` is deprecated every time mmengine or mim (re)imports it (dozens of
-lines per ``tools/reproduce.py`` call), and importing mmcv / mmseg / mmdet warns about torch.jit and mmcv's
-own moved classes; mmseg warns about its own deprecated calls while it builds its heads. None of it concerns the user's run. The filters are installed when ``mmedit_vit`` is
-imported by one of this project's tools (``tools/*.py``, also as ``mim`` runs them from ``mmedit_vit/.mim``),
-before those imports; this project's warnings and every other warning stay. ``--verbose`` / ``--debug`` on
-the command line, or Python's own ``-W`` / ``PYTHONWARNINGS``, show everything.
+lines per ``tools/reproduce.py`` call); importing mmcv / mmseg / mmdet warns about torch.jit and mmcv's own
+moved classes; mmseg warns about its own deprecated calls while it builds its heads. None of it concerns the
+user's run. The filters are installed when ``mmedit_vit`` is imported by one of this project's tools
+(``tools/*.py``, also as ``mim`` runs them from ``mmedit_vit/.mim``), before those imports; this project's
+warnings and every other warning stay. ``--verbose`` / ``--debug`` on the command line, or Python's own
+``-W`` / ``PYTHONWARNINGS``, show everything.
 """
 import os.path as osp
 import sys
