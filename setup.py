@@ -1,9 +1,20 @@
 """mmedit_vit: attention-sink-free Vision Transformers for OpenMMLab."""
 import os
+import platform
+import shutil
+import sys
 
 from setuptools import find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# What OpenMMLab tools read from an installed package (mmseg's and mmdet's setup.py lay out the same):
+# `mim train/test mmedit_vit CONFIG` searches mmedit_vit/.mim/configs and runs mmedit_vit/.mim/tools/train.py;
+# mmengine resolves `_base_ = ['mmedit_vit::FOLDER/FILE']` to mmedit_vit/.mim/configs/FOLDER/FILE and reads
+# mmedit_vit/.mim/model-index.yml. The repository's configs/ sits in .mim/configs/configs, so the scoped path is
+# the file's path in the repository: 'mmedit_vit::configs/segmenter_edit_b_ade20k.py' (mmengine requires a
+# folder in the path, and the top-level configs have none of their own).
+MIM_LINKS = {'configs/configs': 'configs', 'tools': 'tools'}
+MODEL_INDEX = 'model-index.yml'
 
 
 def read_version() -> str:
@@ -13,6 +24,46 @@ def read_version() -> str:
     return scope['__version__']
 
 
+def _install(src: str, dst: str, mode: str) -> None:
+    if os.path.islink(dst) or os.path.isfile(dst):
+        os.remove(dst)
+    elif os.path.isdir(dst):
+        shutil.rmtree(dst)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if mode == 'symlink':
+        os.symlink(os.path.relpath(src, os.path.dirname(dst)), dst)
+    elif os.path.isdir(src):
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    else:
+        shutil.copyfile(src, dst)
+
+
+def add_mim_extension() -> None:
+    """Puts configs, tools and the model index into ``mmedit_vit/.mim`` (``MIM_LINKS``).
+
+    An editable install links them (the checkout stays the one copy); a wheel or sdist copies them. The model
+    index is written with its metafile paths relative to ``.mim``. Other setup.py commands leave ``.mim`` alone.
+    """
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        mode = 'copy' if platform.system() == 'Windows' else 'symlink'
+    elif {'sdist', 'bdist_wheel', 'build', 'build_py', 'install'} & set(sys.argv):
+        mode = 'copy'
+    else:
+        return
+    mim_path = os.path.join(HERE, 'mmedit_vit', '.mim')
+    for target, source in MIM_LINKS.items():
+        _install(os.path.join(HERE, source), os.path.join(mim_path, target), mode)
+    index = os.path.join(HERE, MODEL_INDEX)
+    if os.path.isfile(index):
+        with open(index) as f:
+            text = f.read().replace('- configs/', '- configs/configs/')
+        with open(os.path.join(mim_path, MODEL_INDEX), 'w') as f:
+            f.write(text)
+
+
+if __name__ == '__main__':
+    add_mim_extension()
+
 setup(
     name='mmedit_vit',
     version=read_version(),
@@ -20,6 +71,7 @@ setup(
     long_description=open(os.path.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmedit_vit', 'mmedit_vit.*']),
+    include_package_data=True,  # mmedit_vit/.mim (MANIFEST.in)
     python_requires='>=3.10',
     license='Apache-2.0',
     # Compatible ranges; the tested pin set is requirements/constraints.txt (tools/setup_env.sh installs with it).
@@ -41,5 +93,6 @@ setup(
         'matplotlib',
         'pillow',
     ],
-    extras_require={'dev': ['pytest', 'ruff>=0.6', 'pre-commit']},
+    # openmim: `mim train/test mmedit_vit CONFIG` (requirements/constraints.txt pins its opendatalab)
+    extras_require={'dev': ['pytest', 'ruff>=0.6', 'pre-commit', 'openmim>=0.3.9']},
 )

@@ -9,10 +9,16 @@ benchmark and time the models (tools/benchmark.py, tools/throughput.py).
 """
 import importlib.util
 
-from .utils import register_mmengine_safe_globals, use_weights_only_loader
-from .version import __version__
+from .utils.warning_filters import quiet_tool_warnings
+
+quiet_tool_warnings()  # before the imports below: a tool's console shows its own output, not import noise
+
+from .utils import register_mmengine_safe_globals, use_weights_only_loader  # noqa: E402
+from .utils.config_scope import register_config_scope  # noqa: E402
+from .version import __version__  # noqa: E402
 
 register_mmengine_safe_globals()
+register_config_scope()  # _base_ = ['mmedit_vit::configs/...'] in other projects' configs
 if importlib.util.find_spec('cv2') is not None:  # mmengine.runner (its CheckpointLoader) imports opencv
     use_weights_only_loader()  # every mmengine checkpoint read is weights-only
 

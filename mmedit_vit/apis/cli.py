@@ -2,6 +2,8 @@
 
 A new user's mistakes (a bad option, file or value) surface as exceptions deep inside mmengine, a
 data loader worker or torch; the message is what helps, the traceback is noise. ``--debug`` keeps it.
+Third-party import warnings are filtered earlier, when a tool imports mmedit_vit
+(``mmedit_vit/utils/warning_filters.py``), so that a tool's console output is its own.
 """
 import os
 import sys

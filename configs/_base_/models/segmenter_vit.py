@@ -2,6 +2,7 @@
 # against patch tokens. The segmenter_vit_{t,s,b}.py pieces fill in the widths; top-level configs the variant.
 _base_ = ['./seg_data_preprocessor.py']
 model = dict(
+    _scope_='mmseg',  # built by mmseg also where another project inherits this config as mmedit_vit::configs/...
     type='EncoderDecoder',
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(img_size=(512, 512), patch_size=16, drop_path_rate=0.1, out_indices=-1, final_norm=True),

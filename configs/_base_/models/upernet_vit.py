@@ -7,6 +7,7 @@
 _base_ = ['./seg_data_preprocessor.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
+    _scope_='mmseg',  # built by mmseg also where another project inherits this config as mmedit_vit::configs/...
     type='EncoderDecoder',
     data_preprocessor={{_base_.data_preprocessor}},
     # final_norm: the last LayerNorm on block 11's output, as in classification (its weights load too)

@@ -5,6 +5,7 @@
 _base_ = 'mmdet::_base_/schedules/schedule_1x.py'
 
 optim_wrapper = dict(
+    _scope_='mmdet',  # built by mmdet also where another project inherits this config as mmedit_vit::configs/...
     _delete_=True,
     type='OptimWrapper',
     constructor='ViTLayerDecayOptimWrapperConstructor',

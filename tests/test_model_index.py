@@ -1,0 +1,87 @@
+"""model-index.yml and configs/<family>/metafile.yaml are what the configs and the paper tables give.
+
+The fast test regenerates every field and counts the parameters and FLOPs of a sample of configs (one per
+family and size); the slow test counts every config (minutes on a CPU).
+"""
+import os.path as osp
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from mmedit_vit.analysis import paper_tables as paper
+from mmedit_vit.apis.model_index import (
+    FAMILIES,
+    INDEX_FILE,
+    PAPER_SOURCE,
+    cached_counter,
+    differences,
+    metafile_path,
+    paper_results,
+    render,
+    top_level_configs,
+)
+
+SAMPLE = ('configs/cls_edit_t_in1k.py', 'configs/segmenter_edit_t_ade20k.py', 'configs/upernet_cb_t_ade20k_40k.py')
+
+
+def committed_models() -> dict:
+    models = {}
+    for family in FAMILIES:
+        with open(osp.join(ROOT, metafile_path(family))) as f:
+            for model in yaml.safe_load(f)['Models']:
+                models[model['Config']] = model
+    return models
+
+
+def test_index_lists_every_top_level_config_once():
+    with open(osp.join(ROOT, INDEX_FILE)) as f:
+        assert yaml.safe_load(f)['Import'] == [metafile_path(f) for f in FAMILIES]
+    models = committed_models()
+    assert sorted(models) == top_level_configs() and len(models) > 150
+    for config, model in models.items():
+        assert osp.isfile(osp.join(ROOT, config)) and model['Name'] == osp.basename(config)[:-3]
+        assert model['Weights'] is None and model['Metadata']['Parameters'] > 5e6
+        assert all(r['Source'] == PAPER_SOURCE for r in model['Results'])
+
+
+def test_metafiles_regenerate_identically_with_a_sample_counted():
+    models, count = committed_models(), cached_counter()
+
+    def counter(config):
+        if config in SAMPLE:
+            return count(config)
+        meta = models[config]['Metadata']
+        return meta['Parameters'], meta['FLOPs'], tuple(int(v) for v in meta['Input Size'].split('x'))
+    assert differences(render(counter)) == []
+
+
+def test_paper_numbers_come_from_the_paper_tables():
+    models = committed_models()
+    seg = models['configs/segmenter_edit_b_ade20k.py']['Results'][0]
+    assert (seg['Table'], seg['Metrics']['mIoU'], seg['Metrics']['mIoU (ms+flip)']) == ('Table 5', 49.9, 51.5)
+    assert paper.EDIT_TABLE5['Seg-B EDIT'] == (49.9, 51.5)
+    upernet = models['configs/upernet_deit3_t_ade20k_40k.py']['Results'][0]
+    assert upernet['Metrics'] == {'mIoU': paper.CB_TABLE6['ViT-Ti'][0]} and 'layer_scale_init=None' in upernet['Note']
+    det = models['configs/maskrcnn_cb_t_coco.py']['Results'][0]
+    assert list(det['Metrics'].values()) == list(paper.CB_TABLE7['ViT-Ti + CB'])
+    assert models['configs/maskrcnn_cb_t_coco_ms-3x.py']['Results'] == []  # no such run in the papers
+    edit_t = {r['Table']: r['Metrics'] for r in models['configs/cls_edit_t_in1k.py']['Results']}
+    assert edit_t == {'Table 1': {'Params (M)': 5.82, 'FLOPs (G)': 1.42}, 'Table 3 (a)': {'Top 1 Accuracy': 75.5}}
+    assert paper_results('configs/cls_gated_s_in100_value.py') == []
+    assert models['configs/cls_edit_b_in21k-ft-in1k.py']['Metadata']['Training Data'] == ['ImageNet-21k',
+                                                                                           'ImageNet-1k']
+
+
+def test_counts_are_those_of_get_flops():
+    """The sample's numbers equal ``tools/get_flops.py CONFIG``'s (the EDIT-T classifier: EDIT Table 1)."""
+    from mmedit_vit.apis.get_flops import main
+    meta = committed_models()['configs/cls_edit_t_in1k.py']['Metadata']
+    result = main([osp.join(ROOT, 'configs/cls_edit_t_in1k.py')])
+    assert (meta['Parameters'], meta['FLOPs'], meta['Input Size']) == (result['params'], result['flops'], '224x224')
+    assert abs(meta['Parameters'] / 5.82e6 - 1) < 0.01 and abs(meta['FLOPs'] / 1.42e9 - 1) < 0.01
+
+
+@pytest.mark.slow
+def test_metafiles_regenerate_identically_all_counted():
+    assert differences(render(cached_counter())) == []
