@@ -27,6 +27,7 @@ fi
 budget="${GPU_CHECK_BUDGET_S:-540}"
 start=$SECONDS
 : > "$out/status.md"
+failed=()  # steps that failed or did not run: the script exits 1 and names them
 
 step() {  # step NAME LIMIT_S COMMAND...: runs with a time limit cut to what is left of the budget
   local name=$1 limit=$2 left rc
@@ -34,6 +35,7 @@ step() {  # step NAME LIMIT_S COMMAND...: runs with a time limit cut to what is 
   left=$((budget - (SECONDS - start)))
   if ((left < 30)); then
     echo "- $name: skipped, the ${budget} s budget is spent" | tee -a "$out/status.md"
+    failed+=("$name (not run: budget spent)")
     return
   fi
   ((limit > left)) && limit=$left
@@ -45,6 +47,7 @@ step() {  # step NAME LIMIT_S COMMAND...: runs with a time limit cut to what is 
     echo "- $name: ok, $((SECONDS - start)) s since start" >> "$out/status.md"
   else
     echo "- $name: FAILED with exit $rc (124: time limit ${limit} s), see $name.log" | tee -a "$out/status.md"
+    failed+=("$name (exit $rc)")
   fi
 }
 
@@ -109,3 +112,8 @@ step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]
   done
 } > "$out/gpu_check.md"
 cat "$out/gpu_check.md"
+if ((${#failed[@]})); then
+  echo "gpu_check: ${#failed[@]} step(s) failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "gpu_check: all steps ok"

@@ -41,6 +41,7 @@ from torch import nn
 
 import mmedit_vit  # noqa: F401  (registers the models)
 from mmedit_vit.analysis.complexity import count_flops
+from mmedit_vit.models.backbones.variants import BACKBONE_VARIANTS
 from mmedit_vit.models.layers import Block
 from mmedit_vit.models.layers.bilinear_resize import bilinear_resize
 from mmedit_vit.utils import check_compile_mode
@@ -110,12 +111,10 @@ RESIZES = ('gemm', 'interpolate')
 
 def build_seg(variant: str, arch: str, with_cp: bool, img_size: int, resize: str = 'gemm') -> SegmenterStandIn:
     """The backbone of configs/segmenter_{variant}_{arch}_ade20k.py (no pretrained weights)."""
-    types = {'deit3': dict(type='PlainViT'), 'edit': dict(type='EDITViT'), 'gated': dict(type='GatedViT'),
-             'cb': dict(type='CBViT'), 'reg4': dict(type='PlainViT', num_registers=4)}
-    if variant not in types:
-        raise SystemExit(f'--variant {variant!r} is not known; choose one of {sorted(types)}')
-    backbone = MODELS.build(dict(types[variant], arch=arch, img_size=img_size, drop_path_rate=0.1, out_indices=-1,
-                                 final_norm=True, with_cp=with_cp))
+    if variant not in BACKBONE_VARIANTS:
+        raise SystemExit(f'--variant {variant!r} is not known; choose one of {sorted(BACKBONE_VARIANTS)}')
+    backbone = MODELS.build(dict(BACKBONE_VARIANTS[variant], arch=arch, img_size=img_size, drop_path_rate=0.1,
+                                 out_indices=-1, final_norm=True, with_cp=with_cp))
     return SegmenterStandIn(backbone, resize=resize)
 
 
