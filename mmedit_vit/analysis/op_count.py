@@ -10,7 +10,7 @@ recognised at dispatch on any device, so a CPU run finds every one a GPU run wou
     ops.total, ops.syncs, ops.by_name.most_common(10)
 """
 from collections import Counter
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -43,18 +43,29 @@ def is_sync(func, args, kwargs) -> bool:
     return False
 
 
+# scalar reads of tensors that live on the host in a GPU run too: on a CPU every tensor is on the host, so
+# these are told apart by where they are read (path fragment, function)
+HOST_READ_SITES = (
+    ('torch/optim/', '_get_value'),  # torch's optimisers keep ``step`` on the host (not capturable / fused)
+    ('timm/optim/_helpers.py', '_get_value'),  # timm's LAMB keeps its ``step`` on the host
+    ('mmengine/model/utils.py', 'stack_batch'),  # padding sizes from a tensor of image shapes built on the host
+)
+
+
 class OpCounter(TorchDispatchMode):
     """Counts the aten operators dispatched while active (forward and backward), and the syncs among them.
 
     ``by_name``: operator overload name -> count; ``sync_calls``: the syncing calls, in order, each with
-    the Python stack's innermost frame in project code, so a test failure says where the sync comes from.
+    the innermost frame of project or library code that asked for it, so a test failure says where it
+    comes from; ``host_reads``: the same for scalar reads of host-resident tensors (``HOST_READ_SITES``),
+    which cost a GPU run nothing.
     """
 
-    def __init__(self, where: bool = True) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.by_name: Counter = Counter()
         self.sync_calls: List[str] = []
-        self._where = where
+        self.host_reads: List[str] = []
 
     @property
     def total(self) -> int:
@@ -68,17 +79,21 @@ class OpCounter(TorchDispatchMode):
         kwargs = kwargs or {}
         self.by_name[str(func)] += 1
         if is_sync(func, args, kwargs):
-            self.sync_calls.append(f'{func} at {_caller() if self._where else "?"}')
+            where, host = _caller()
+            (self.host_reads if host else self.sync_calls).append(f'{func} at {where}')
         return func(*args, **kwargs)
 
 
-def _caller() -> str:
-    """The innermost frame of the running Python stack outside torch (where a sync was asked for)."""
+def _caller() -> Tuple[str, bool]:
+    """Where a scalar read was asked for (innermost frame outside torch), and whether
+    that is a read of a host-resident tensor."""
     import traceback
-    for frame in reversed(traceback.extract_stack()):
-        if '/torch/' not in frame.filename and 'op_count.py' not in frame.filename:
-            return f'{frame.filename}:{frame.lineno} ({frame.name})'
-    return '?'
+    frames = [f for f in traceback.extract_stack() if 'op_count.py' not in f.filename]
+    host = any(part in f.filename and f.name == name for f in frames[-8:] for part, name in HOST_READ_SITES)
+    for frame in reversed(frames):
+        if '/torch/' not in frame.filename:
+            return f'{frame.filename}:{frame.lineno} ({frame.name})', host
+    return '?', host
 
 
 def count_ops(step: Callable[[], object]) -> OpCounter:

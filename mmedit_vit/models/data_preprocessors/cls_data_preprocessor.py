@@ -20,7 +20,8 @@ def check_labels(labels: torch.Tensor, num_classes: Optional[int]) -> None:
     make the host wait for the device at every step)."""
     if num_classes is None or not labels.numel():
         return
-    low, high = int(labels.min()), int(labels.max())
+    values = labels.numpy()  # host memory, read without a dispatched op (and refused for a device tensor)
+    low, high = int(values.min()), int(values.max())
     if low < 0 or high >= num_classes:
         bad = low if low < 0 else high
         raise ValueError(f'label {bad} outside [0, {num_classes}): the dataset has more classes than the head '
