@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 OP_BUDGETS = {
     ('segmenter_edit_b_ade20k', 64): 2570,
     ('segmenter_edit_b_ade20k', 512): 2559,
-    ('upernet_cb_b_ade20k', 512): 3705,
+    ('upernet_cb_b_ade20k', 512): 3694,
     ('cls_edit_b_in1k', 224): 5702,
 }
 # the one sync left: mmengine's OptimWrapper logs the clipped gradient norm as a Python float every step
