@@ -43,6 +43,9 @@ def is_sync(func, args, kwargs) -> bool:
     return False
 
 
+# operators that only make a view or alias (metadata, no kernel on a GPU)
+VIEW_OPS = frozenset(('view', 't', 'transpose', 'expand', 'detach', 'slice', 'select', 'alias', '_unsafe_view',
+                      'unsqueeze', 'squeeze', 'split', 'unbind', 'as_strided', 'permute', '_reshape_alias'))
 # scalar reads of tensors that live on the host in a GPU run too: on a CPU every tensor is on the host, so
 # these are told apart by where they are read (path fragment, function)
 HOST_READ_SITES = (
@@ -70,6 +73,11 @@ class OpCounter(TorchDispatchMode):
     @property
     def total(self) -> int:
         return sum(self.by_name.values())
+
+    @property
+    def launches(self) -> int:
+        """Operators that are not views: kernel launches on a GPU."""
+        return sum(n for name, n in self.by_name.items() if name.split('.')[1] not in VIEW_OPS)
 
     @property
     def syncs(self) -> int:
