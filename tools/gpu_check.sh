@@ -99,7 +99,7 @@ step cls_deit3_cudagraphs 90 "${tp[@]}" --variant deit3 --task cls --compile red
   --warmup "$warm_compiled"
 step cls_timm_cudagraphs 90 "${tp[@]}" --impl timm --task cls --compile reduce-overhead "${tp_extra[@]}" \
   --warmup "$warm_compiled"
-step goals 30 "$py" -m mmedit_vit.analysis.throughput "$results"
+step goals 60 "$py" -m mmedit_vit.analysis.throughput "$results"
 
 {
   echo "# GPU check ($(date -u +%Y-%m-%dT%H:%MZ), $((SECONDS - start)) s)"
