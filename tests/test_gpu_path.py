@@ -112,7 +112,7 @@ def test_gpu_check_script_exits_non_zero_and_names_the_failed_steps(tmp_path):
     assert proc.returncode == 1
     failed = proc.stderr.strip().splitlines()[-1]
     assert failed.startswith('gpu_check: ') and 'environment (exit 1)' in failed and 'benchmark (exit 1)' in failed
-    assert 'cls_eager (exit 1)' in failed
+    assert 'cls_timm (exit 1)' in failed and 'goals (exit 1)' in failed
     assert '- environment: FAILED with exit 1' in (tmp_path / 'out' / 'gpu_check.md').read_text()
 
 
