@@ -183,3 +183,35 @@ def test_segmenter_stand_in_backbone_is_the_segmenter_configs_backbone(variant):
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in reference.state_dict().items()}
     has_ls = any('.ls1.' in k for k in ours.state_dict())
     assert has_ls == (variant != 'cb')  # the CB paper's ViTs have no LayerScale
+
+
+def test_gpu_check_goals_from_results():
+    """The goals are ratios of the runs' images/s (and the compiled DeiT-III-B MFU), paired by compile mode."""
+    from mmedit_vit.analysis.throughput import goal_lines
+
+    def run(task='cls', impl='ours', variant='deit3', compile=None, ips=100.0, mfu=None, resize=None):
+        return dict(task=task, impl=impl, variant=variant if impl == 'ours' else 'timm', compile=compile,
+                    with_cp=False, images_per_s=ips, mfu=mfu, resize=resize)
+
+    lines = goal_lines([run(ips=110.0), run(impl='timm', ips=100.0), run(variant='edit', ips=80.0),
+                        run(compile='default', ips=200.0, mfu=41.5), run(impl='timm', compile='default', ips=250.0),
+                        run(task='seg', variant='edit', resize='gemm', ips=30.0),
+                        run(task='seg', variant='edit', resize='interpolate', ips=20.0)])
+    assert '- DeiT-III-B images/s ours / timm, eager: 1.100, goal >= 1.000 (met)' in lines
+    assert '- EDIT-B / DeiT-III-B images/s, eager: 0.727, goal >= 0.870 (NOT met)' in lines
+    assert '- DeiT-III-B images/s ours / timm, compiled: 0.800, goal >= 1.000 (NOT met)' in lines
+    assert '- EDIT-B / DeiT-III-B images/s, CUDA graphs: not measured' in lines
+    assert '- ViT-B (DeiT-III-B) classification MFU, compiled: 41.500 %, goal >= 40.000 % (met)' in lines
+    assert '- segmenter_edit_b_ade20k images/s, GEMM resize / F.interpolate: 1.500' in lines
+
+
+def test_timm_classifier_is_the_deit3_configs_model_in_size_and_flops():
+    """--impl timm: timm's VisionTransformer with the DeiT-III-T config's settings has our parameter count."""
+    from mmedit_vit.analysis.throughput import build_cls, build_timm_cls
+    classifier, _ = build_cls('deit3', 'tiny', False)
+    backbone_cfg = Config.fromfile(osp.join(ROOT, 'configs', 'cls_deit3_t_in1k.py')).model.backbone
+    net = build_timm_cls('tiny', backbone_cfg, classifier.num_classes, False)
+    ours = sum(p.numel() for p in classifier.parameters())
+    assert sum(p.numel() for p in net.parameters()) == ours
+    assert net.blocks[0].ls1.gamma.flatten()[0].item() == pytest.approx(backbone_cfg.layer_scale_init)
+    assert net(torch.randn(1, 3, 224, 224)).shape == (1, classifier.num_classes)
