@@ -18,11 +18,18 @@ def test_edit_is_measured_with_and_without_its_decoder(tmp_path):
     rows = {}
     for line in (tmp_path / 'benchmark_cpu_float32.md').read_text().splitlines():
         cells = [c.strip() for c in line.strip('|').split('|')]
-        if len(cells) == 7 and cells[0] == 'tiny':
-            rows[cells[1]] = dict(ms=float(cells[2]), mem=float(cells[6]))
+        if len(cells) == 10 and cells[0] == 'tiny':
+            rows[cells[1]] = dict(ms=float(cells[2]), mem=float(cells[6]), ops=int(cells[7]), flops=float(cells[9]))
     assert list(rows) == ['timm ViT', 'deit3', 'reg4', 'gated', 'cb', 'edit, dense (no decoder)',
                           'edit, classification (decoder)']
     # the decoder keeps its per-depth keys and values for backward: only the classification use pays for it
     assert rows['edit, classification (decoder)']['mem'] > rows['edit, dense (no decoder)']['mem']
     # dense use: [CLS] is outside the sequence and nothing reads it, so EDIT saves no more than the plain ViT
     assert rows['edit, dense (no decoder)']['mem'] <= rows['deit3']['mem']
+    # the decoder's launches are counted: its 12 sequential steps cost operators, dense use costs none
+    ops = {name: row['ops'] for name, row in rows.items()}
+    assert ops['edit, dense (no decoder)'] <= ops['deit3'] < ops['edit, classification (decoder)']
+    # FLOPs: dense EDIT runs one token fewer than DeiT-III; the decoder adds its K/V products
+    assert rows['deit3']['flops'] == 1.0
+    assert rows['edit, dense (no decoder)']['flops'] < 1.0 < rows['reg4']['flops']
+    assert rows['edit, classification (decoder)']['flops'] > rows['edit, dense (no decoder)']['flops']

@@ -111,11 +111,24 @@ def test_gpu_check_script_keeps_its_time_budget(tmp_path):
            'GPU_CHECK_BUDGET_S': '90', 'PYTHONPATH': str(site)}
     proc = subprocess.run(['bash', 'tools/gpu_check.sh', str(tmp_path / 'out')], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=400)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]  # steps that did not run count as failed
+    assert 'step(s) failed:' in proc.stderr and 'not run: budget spent' in proc.stderr
     report = (tmp_path / 'out' / 'gpu_check.md').read_text()
     assert '- environment: ok' in report and 'mmedit_vit.models imports with torch + timm + mmengine only' in report
     assert '- benchmark: ok' in report and '| tiny | edit |' in report
     assert 'skipped, the 90 s budget is spent' in report  # the compiled runs do not fit: reported, not run
+
+
+def test_gpu_check_script_exits_non_zero_and_names_the_failed_steps(tmp_path):
+    """A python that fails every step: the script goes on, then exits 1 naming each failed step."""
+    env = {**os.environ, 'PYTHON': 'false', 'GPU_CHECK_SMOKE': '1', 'GPU_CHECK_BUDGET_S': '120'}
+    proc = subprocess.run(['bash', 'tools/gpu_check.sh', str(tmp_path / 'out')], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    failed = proc.stderr.strip().splitlines()[-1]
+    assert failed.startswith('gpu_check: ') and 'environment (exit 1)' in failed and 'benchmark (exit 1)' in failed
+    assert 'cls_timm (exit 1)' in failed and 'goals (exit 1)' in failed
+    assert '- environment: FAILED with exit 1' in (tmp_path / 'out' / 'gpu_check.md').read_text()
 
 
 def test_segmenter_stand_in_loss_is_the_same_with_either_resize():
@@ -167,3 +180,53 @@ def test_lamb_kind_names_the_implementation_that_runs():
     assert lamb_kind(torch.optim.SGD(params, lr=1.0), torch.device('cpu')) == 'SGD'
     assert lamb_kind(Lamb(params), torch.device('cpu')).startswith('LAMB per tensor, timm ')
     assert lamb_kind(Lamb(params), torch.device('cuda')).startswith('LAMB foreach, timm ')  # timm >= 1.0.31
+
+
+@pytest.mark.parametrize('variant', ['deit3', 'reg4', 'gated', 'cb', 'edit'])
+def test_segmenter_stand_in_backbone_is_the_segmenter_configs_backbone(variant):
+    """The stand-in's backbone is built from the one variant table: same type, LayerScale, registers, gate and
+    CB layers as the backbone of configs/segmenter_{variant}_t_ade20k.py."""
+    from mmedit_vit.analysis.throughput import build_seg
+    from mmedit_vit.models.backbones.variants import BACKBONE_VARIANTS
+    ours = build_seg(variant, 'tiny', False, 64).backbone
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', f'segmenter_{variant}_t_ade20k.py')).model.backbone
+    theirs = {k: v for k, v in cfg.items() if k not in ('init_cfg', 'pretrained')}
+    theirs.update(img_size=64, drop_path_rate=0.1, out_indices=-1, final_norm=True)
+    init_default_scope('mmseg')
+    reference = SEG_MODELS.build(theirs)
+    assert type(ours) is type(reference) and type(ours).__name__ == BACKBONE_VARIANTS[variant]['type']
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in reference.state_dict().items()}
+    has_ls = any('.ls1.' in k for k in ours.state_dict())
+    assert has_ls == (variant != 'cb')  # the CB paper's ViTs have no LayerScale
+
+
+def test_gpu_check_goals_from_results():
+    """The goals are ratios of the runs' images/s (and the compiled DeiT-III-B MFU), paired by compile mode."""
+    from mmedit_vit.analysis.throughput import goal_lines
+
+    def run(task='cls', impl='ours', variant='deit3', compile=None, ips=100.0, mfu=None, resize=None):
+        return dict(task=task, impl=impl, variant=variant if impl == 'ours' else 'timm', compile=compile,
+                    with_cp=False, images_per_s=ips, mfu=mfu, resize=resize)
+
+    lines = goal_lines([run(ips=110.0), run(impl='timm', ips=100.0), run(variant='edit', ips=80.0),
+                        run(compile='default', ips=200.0, mfu=41.5), run(impl='timm', compile='default', ips=250.0),
+                        run(task='seg', variant='edit', resize='gemm', ips=30.0),
+                        run(task='seg', variant='edit', resize='interpolate', ips=20.0)])
+    assert '- DeiT-III-B images/s ours / timm, eager: 1.100, goal >= 1.000 (met)' in lines
+    assert '- EDIT-B / DeiT-III-B images/s, eager: 0.727, goal >= 0.870 (NOT met)' in lines
+    assert '- DeiT-III-B images/s ours / timm, compiled: 0.800, goal >= 1.000 (NOT met)' in lines
+    assert '- EDIT-B / DeiT-III-B images/s, CUDA graphs: not measured' in lines
+    assert '- ViT-B (DeiT-III-B) classification MFU, compiled: 41.500 %, goal >= 40.000 % (met)' in lines
+    assert '- segmenter_edit_b_ade20k images/s, GEMM resize / F.interpolate: 1.500' in lines
+
+
+def test_timm_classifier_is_the_deit3_configs_model_in_size_and_flops():
+    """--impl timm: timm's VisionTransformer with the DeiT-III-T config's settings has our parameter count."""
+    from mmedit_vit.analysis.throughput import build_cls, build_timm_cls
+    classifier, _ = build_cls('deit3', 'tiny', False)
+    backbone_cfg = Config.fromfile(osp.join(ROOT, 'configs', 'cls_deit3_t_in1k.py')).model.backbone
+    net = build_timm_cls('tiny', backbone_cfg, classifier.num_classes, False)
+    ours = sum(p.numel() for p in classifier.parameters())
+    assert sum(p.numel() for p in net.parameters()) == ours
+    assert net.blocks[0].ls1.gamma.flatten()[0].item() == pytest.approx(backbone_cfg.layer_scale_init)
+    assert net(torch.randn(1, 3, 224, 224)).shape == (1, classifier.num_classes)

@@ -127,17 +127,27 @@ def test_broadcast_mlp_is_timm_mlp_then_broadcast():
 
 
 def test_edit_decoder_matches_hand_computation():
+    """Two depths: each step attends over [that depth's tokens; previous CLS], as the EDIT paper writes it."""
     dec = perturb_(EDITDecoderLayer(32)).eval()
-    cls, tokens = torch.randn(2, 1, 32), torch.randn(2, 9, 32)
-    src = F.layer_norm(torch.cat([tokens, cls], 1), (32,), dec.norm_src.weight, dec.norm_src.bias, eps=1e-6)
-    k = src @ dec.kv.weight[:32].T + dec.kv.bias[:32]
-    v = src @ dec.kv.weight[32:].T + dec.kv.bias[32:]
-    probs = torch.softmax(cls @ k.transpose(1, 2) / math.sqrt(32), dim=-1)
-    expected = F.layer_norm(cls + probs @ v, (32,), dec.norm.weight, dec.norm.bias, eps=1e-6)
-    torch.testing.assert_close(dec(cls, tokens), expected, atol=1e-5, rtol=1e-5)
+    cls, depth_tokens = torch.randn(2, 1, 32), [torch.randn(2, 9, 32), torch.randn(2, 9, 32)]
+    expected, probs = [], []
+    prev = cls
+    for tokens in depth_tokens:
+        src = F.layer_norm(torch.cat([tokens, prev], 1), (32,), dec.norm_src.weight, dec.norm_src.bias, eps=1e-6)
+        k = src @ dec.kv.weight[:32].T + dec.kv.bias[:32]
+        v = src @ dec.kv.weight[32:].T + dec.kv.bias[32:]
+        probs.append(torch.softmax(prev @ k.transpose(1, 2) / math.sqrt(32), dim=-1))
+        prev = F.layer_norm(prev + probs[-1] @ v, (32,), dec.norm.weight, dec.norm.bias, eps=1e-6)
+        expected.append(prev)
+    got = dec(cls, depth_tokens)
+    assert len(got) == 2
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-5)
     with capture_maps(dec) as maps:
-        dec(cls, tokens)
-    torch.testing.assert_close(maps['attn_probe'][0], probs, atol=1e-6, rtol=1e-5)
+        dec(cls, depth_tokens)
+    assert len(maps['attn_probe']) == 2
+    for g, e in zip(maps['attn_probe'], probs):
+        torch.testing.assert_close(g, e, atol=1e-6, rtol=1e-5)
     assert sum(p.numel() for p in dec.parameters()) == 2 * 32 * 32 + 2 * 32 + 4 * 32
 
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The GPU measurements of the README, one command, under 9 minutes on one GPU:
+# The GPU measurements, one command, under 10 minutes on one GPU:
 #   bash tools/gpu_check.sh [OUT_DIR]        (default: $OUT, else work_dirs/gpu_check)
 # 1. the models import with torch + timm + mmengine only (no mmcv / mmseg / mmdet);
-# 2. tools/benchmark.py --device cuda --dtype bfloat16 for Tiny / Small / Base (+ with_cp at 512x512);
-# 3. tools/throughput.py: segmenter_edit_b_ade20k (512x512, stand-in head; its loss resize as GEMMs, as the
-#    configs' heads, and once with F.interpolate) and cls_edit_b_in1k (224x224), with and without with_cp
-#    and torch.compile (default mode and reduce-overhead, i.e. CUDA graphs): images/s, peak memory, MFU;
-#    operator profiles of the eager steps (profile_*.txt). Steps measured in the README before come last.
+# 2. tools/benchmark.py --device cuda --dtype bfloat16 for Small / Base (+ with_cp at 512x512);
+# 3. tools/throughput.py, bf16 autocast, generated data: segmenter_edit_b_ade20k (512x512, stand-in head; its
+#    loss resize as GEMMs, as the configs' heads, and once with F.interpolate); cls_deit3_b_in1k, timm's own
+#    VisionTransformer-B through the same step (--impl timm: Mixup/CutMix, BCE, LAMB, clipping) and
+#    cls_edit_b_in1k (224x224, batch 128), eager, torch.compile and CUDA graphs (reduce-overhead):
+#    images/s, peak memory, MFU; operator profiles of two eager steps (profile_*.txt);
+# 4. the goals (python -m mmedit_vit.analysis.throughput RESULTS): ours / timm and EDIT-B / DeiT-III-B images/s,
+#    MFU compiled, GEMM resize / F.interpolate.
 # Needs python3 with torch (CUDA), torchvision and timm. Wheels in .whl/ (mmengine and its pure-python
 # dependencies addict, yapf, platformdirs, termcolor, rich, markdown-it-py, mdurl, pygments; timm to measure
 # the pinned one) are installed into /tmp/site ahead of the machine's packages (no network). Every step has a
-# time limit inside an overall budget (GPU_CHECK_BUDGET_S, default 540 s); what ran is in
-# OUT_DIR/gpu_check.md, each step's log beside it.
+# time limit inside an overall budget (GPU_CHECK_BUDGET_S, default 560 s); what ran is in
+# OUT_DIR/gpu_check.md, each step's log beside it. Exits 1 when a step failed or did not fit in the budget,
+# naming those steps.
 set -uo pipefail
 out="${1:-${OUT:-}}"
 [[ -n "$out" ]] && out="$(realpath -m "$out")"  # relative to where the command was given
@@ -24,9 +28,10 @@ if compgen -G '.whl/*.whl' > /dev/null; then
   "$py" -m pip install -q --no-index --no-deps --upgrade --target /tmp/site .whl/*.whl \
     && export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
-budget="${GPU_CHECK_BUDGET_S:-540}"
+budget="${GPU_CHECK_BUDGET_S:-560}"
 start=$SECONDS
 : > "$out/status.md"
+failed=()  # steps that failed or did not run: the script exits 1 and names them
 
 step() {  # step NAME LIMIT_S COMMAND...: runs with a time limit cut to what is left of the budget
   local name=$1 limit=$2 left rc
@@ -34,6 +39,7 @@ step() {  # step NAME LIMIT_S COMMAND...: runs with a time limit cut to what is 
   left=$((budget - (SECONDS - start)))
   if ((left < 30)); then
     echo "- $name: skipped, the ${budget} s budget is spent" | tee -a "$out/status.md"
+    failed+=("$name (not run: budget spent)")
     return
   fi
   ((limit > left)) && limit=$left
@@ -45,6 +51,7 @@ step() {  # step NAME LIMIT_S COMMAND...: runs with a time limit cut to what is 
     echo "- $name: ok, $((SECONDS - start)) s since start" >> "$out/status.md"
   else
     echo "- $name: FAILED with exit $rc (124: time limit ${limit} s), see $name.log" | tee -a "$out/status.md"
+    failed+=("$name (exit $rc)")
   fi
 }
 
@@ -69,26 +76,30 @@ if [[ "${GPU_CHECK_SMOKE:-0}" == 1 ]]; then
   bench_extra=(--batch 2 --img-size 32 --reps 1 --warmup 0 --cp-img-size 64 --cp-batch 1)
   tp_extra=(--iters 2 --batch 2 --img-size 64); warm=1; warm_compiled=1
 else
-  dev=(--device cuda --dtype bfloat16); sizes=(tiny small base); arch=base
-  bench_extra=(--batch 64 --reps 10 --cp-img-size 512 --cp-batch 8)
-  tp_extra=(--iters 200); warm=20; warm_compiled=30
+  dev=(--device cuda --dtype bfloat16); sizes=(small base); arch=base
+  bench_extra=(--batch 64 --reps 5 --cp-img-size 512 --cp-batch 8)
+  tp_extra=(--iters 100); warm=10; warm_compiled=20
 fi
-step benchmark 120 "$py" tools/benchmark.py "${dev[@]}" --sizes "${sizes[@]}" --cp-study "${bench_extra[@]}" --out "$out"
+step benchmark 90 "$py" tools/benchmark.py "${dev[@]}" --sizes "${sizes[@]}" --cp-study "${bench_extra[@]}" --out "$out"
 
 table="$out/throughput.md"
-rm -f "$table"
-tp=("$py" tools/throughput.py "${dev[@]}" --variant edit --arch "$arch" --table "$table")
-step seg_eager 60 "${tp[@]}" --task seg "${tp_extra[@]}" --warmup "$warm" --profile "$out"
-step seg_interpolate 60 "${tp[@]}" --task seg --resize interpolate "${tp_extra[@]}" --warmup "$warm" --profile "$out"
-step cls_eager 75 "${tp[@]}" --task cls "${tp_extra[@]}" --warmup "$warm" --profile "$out"
-step seg_cudagraphs 100 "${tp[@]}" --task seg --compile reduce-overhead "${tp_extra[@]}" --warmup "$warm_compiled"
-step cls_cudagraphs 100 "${tp[@]}" --task cls --compile reduce-overhead "${tp_extra[@]}" --warmup "$warm_compiled"
-step seg_compile 100 "${tp[@]}" --task seg --compile "${tp_extra[@]}" --warmup "$warm_compiled"
-step cls_compile 100 "${tp[@]}" --task cls --compile "${tp_extra[@]}" --warmup "$warm_compiled"
-step seg_cp 60 "${tp[@]}" --task seg --with-cp "${tp_extra[@]}" --warmup "$warm"
-step cls_cp 60 "${tp[@]}" --task cls --with-cp "${tp_extra[@]}" --warmup "$warm"
-step seg_cp_compile 100 "${tp[@]}" --task seg --with-cp --compile "${tp_extra[@]}" --warmup "$warm_compiled"
-step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]}" --warmup "$warm_compiled"
+results="$out/throughput.jsonl"
+rm -f "$table" "$results"
+tp=("$py" tools/throughput.py "${dev[@]}" --arch "$arch" --table "$table" --json "$results")
+# eager first (the comparisons), then compiled (default mode, then CUDA graphs): ours against timm's own ViT
+step seg_gemm 60 "${tp[@]}" --variant edit --task seg "${tp_extra[@]}" --warmup "$warm" --profile "$out"
+step seg_interpolate 60 "${tp[@]}" --variant edit --task seg --resize interpolate "${tp_extra[@]}" --warmup "$warm"
+step cls_deit3 60 "${tp[@]}" --variant deit3 --task cls "${tp_extra[@]}" --warmup "$warm"
+step cls_timm 60 "${tp[@]}" --impl timm --task cls "${tp_extra[@]}" --warmup "$warm"
+step cls_edit 60 "${tp[@]}" --variant edit --task cls "${tp_extra[@]}" --warmup "$warm" --profile "$out"
+step cls_deit3_compile 90 "${tp[@]}" --variant deit3 --task cls --compile "${tp_extra[@]}" --warmup "$warm_compiled"
+step cls_timm_compile 90 "${tp[@]}" --impl timm --task cls --compile "${tp_extra[@]}" --warmup "$warm_compiled"
+step cls_edit_compile 90 "${tp[@]}" --variant edit --task cls --compile "${tp_extra[@]}" --warmup "$warm_compiled"
+step cls_deit3_cudagraphs 90 "${tp[@]}" --variant deit3 --task cls --compile reduce-overhead "${tp_extra[@]}" \
+  --warmup "$warm_compiled"
+step cls_timm_cudagraphs 90 "${tp[@]}" --impl timm --task cls --compile reduce-overhead "${tp_extra[@]}" \
+  --warmup "$warm_compiled"
+step goals 60 "$py" -m mmedit_vit.analysis.throughput "$results"
 
 {
   echo "# GPU check ($(date -u +%Y-%m-%dT%H:%MZ), $((SECONDS - start)) s)"
@@ -100,6 +111,10 @@ step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]
   cat "$out"/benchmark_*.md 2>/dev/null
   echo
   cat "$table" 2>/dev/null
+  echo
+  echo "## Goals"
+  echo
+  cat "$out/goals.log" 2>/dev/null
   for profile in "$out"/profile_*.txt; do
     [[ -f "$profile" ]] || continue
     echo
@@ -109,3 +124,8 @@ step cls_cp_compile 100 "${tp[@]}" --task cls --with-cp --compile "${tp_extra[@]
   done
 } > "$out/gpu_check.md"
 cat "$out/gpu_check.md"
+if ((${#failed[@]})); then
+  echo "gpu_check: ${#failed[@]} step(s) failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "gpu_check: all steps ok"

@@ -10,6 +10,8 @@ map and the decoder's [CLS]); for dense prediction nothing reads [CLS], so the d
 Models are run interleaved (one of each per repetition, in rotating order); times are medians over
 repetitions and each ratio is the median of the per-repetition ratios, so both sides of a ratio are
 measured under the same conditions.
+Launches: the aten operators one forward + backward dispatches (``op_count``; on a GPU each that is not a
+view is a kernel launch), and the multiply-adds of one forward pass (FLOPs), both against PlainViT's.
 Memory: peak allocated memory on CUDA; on the CPU, the bytes autograd saves for the backward pass
 (activations), which is what grows with the model's token count and width.
 ``--cp-study`` measures activation checkpointing (``with_cp``) of the dense backbones (blocks 3, 5, 7,
@@ -29,6 +31,8 @@ from timm.models.vision_transformer import VisionTransformer
 
 from ..models.backbones import ARCH_SETTINGS, BACKBONE_VARIANTS
 from ..models.layers import Attention, Block
+from .complexity import count_flops
+from .op_count import count_ops
 
 
 def timm_reference(size: str, img_size: int = 224) -> torch.nn.Module:
@@ -91,8 +95,10 @@ def measure(step: Callable[[], None], device: torch.device) -> float:
 def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) -> List[dict]:
     models = benchmarked_models(size, args.img_size)
     x = torch.randn(args.batch, 3, args.img_size, args.img_size, device=device)
-    steps, memory = {}, {}
+    steps, memory, ops, flops = {}, {}, {}, {}
     for name, (model, is_timm) in models.items():
+        ops[name] = count_ops(step_fn(model.train(), torch.randn(1, 3, args.img_size, args.img_size), is_timm)).total
+        flops[name] = count_flops(model.eval(), args.img_size)
         model.to(device).train()
         step = step_fn(model, x, is_timm)
         if dtype != torch.float32:
@@ -124,7 +130,8 @@ def benchmark_size(size: str, args, device: torch.device, dtype: torch.dtype) ->
     for name in names:
         rows.append(dict(size=size, model=name, ms=1000 * statistics.median(times[name]),
                          mem_mb=memory[name] / 2**20, vs_timm=ratio(name, 'timm ViT'), vs_plain=ratio(name, 'deit3'),
-                         mem_vs_plain=memory[name] / memory['deit3']))
+                         mem_vs_plain=memory[name] / memory['deit3'], ops=ops[name],
+                         ops_vs_plain=ops[name] / ops['deit3'], flops_vs_plain=flops[name] / flops['deit3']))
     for model, _ in models.values():
         model.cpu()
     return rows
@@ -234,14 +241,16 @@ def main() -> None:
     mem_label = 'peak MiB' if device.type == 'cuda' else 'saved act. MiB'
     lines = [f'forward+backward, batch {args.batch}, {args.img_size}x{args.img_size}, {args.dtype}, {hardware}, '
              f'median of {args.reps}', '',
-             f'| size | backbone | ms | x timm | x deit3 (PlainViT) | {mem_label} | mem x deit3 |',
-             '|---|---|---:|---:|---:|---:|---:|']
+             f'| size | backbone | ms | x timm | x deit3 (PlainViT) | {mem_label} | mem x deit3 | aten ops '
+             '| ops x deit3 | FLOPs x deit3 |',
+             '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|']
     if args.cp_only:
         lines = [f'{args.dtype}, {hardware}']
     for size in ([] if args.cp_only else args.sizes):
         for r in benchmark_size(size, args, device, dtype):
             lines.append(f"| {r['size']} | {r['model']} | {r['ms']:.1f} | {r['vs_timm']:.3f} | {r['vs_plain']:.3f} | "
-                         f"{r['mem_mb']:.0f} | {r['mem_vs_plain']:.3f} |")
+                         f"{r['mem_mb']:.0f} | {r['mem_vs_plain']:.3f} | {r['ops']} | {r['ops_vs_plain']:.3f} | "
+                         f"{r['flops_vs_plain']:.3f} |")
     if args.block_study:
         lines += block_study(args, device)
     if args.cp_study or args.cp_only:

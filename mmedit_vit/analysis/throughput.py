@@ -1,8 +1,13 @@
 """Training throughput on generated data: images/s, peak memory and model FLOP utilisation (MFU).
 
-    python tools/throughput.py --task seg|cls [--variant edit] [--arch base] [--batch N] [--img-size N]
-        [--iters 200] [--warmup 20] [--dtype bfloat16|float16|float32] [--with-cp] [--compile [MODE]]
-        [--resize gemm|interpolate] [--device cuda] [--peak-tflops T] [--table FILE] [--profile DIR]
+    python tools/throughput.py --task seg|cls [--variant edit] [--impl ours|timm] [--arch base]
+        [--batch N] [--img-size N] [--iters 200] [--warmup 20] [--dtype bfloat16|float16|float32]
+        [--with-cp] [--compile [MODE]] [--resize gemm|interpolate] [--device cuda] [--peak-tflops T]
+        [--table FILE] [--json FILE] [--profile DIR]
+
+``--task cls --impl timm`` runs timm's own ``VisionTransformer`` (DeiT-III: LayerScale, no position embedding
+for [CLS]) of the same size through the same step as ``cls_deit3_{arch}_in1k`` (preprocessing, Mixup/CutMix,
+BCE, LAMB, clipping, dtype, compile mode), the reference our step is measured against.
 
 ``--task cls`` is the classifier of ``configs/cls_{variant}_{arch}_in1k.py`` (its model, Mixup/CutMix in
 the data preprocessor, BCE, LAMB with gradient clipping); ``--task seg`` is the Segmenter of
@@ -24,10 +29,11 @@ not hardware FLOPs).
 """
 import argparse
 import inspect
+import json
 import os
 import os.path as osp
 import time
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import timm
 import torch
@@ -37,10 +43,13 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
 from timm.layers import trunc_normal_
+from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
 import mmedit_vit  # noqa: F401  (registers the models)
 from mmedit_vit.analysis.complexity import count_flops
+from mmedit_vit.models.backbones import ARCH_SETTINGS
+from mmedit_vit.models.backbones.variants import BACKBONE_VARIANTS
 from mmedit_vit.models.layers import Block
 from mmedit_vit.models.layers.bilinear_resize import bilinear_resize
 from mmedit_vit.utils import check_compile_mode
@@ -110,12 +119,10 @@ RESIZES = ('gemm', 'interpolate')
 
 def build_seg(variant: str, arch: str, with_cp: bool, img_size: int, resize: str = 'gemm') -> SegmenterStandIn:
     """The backbone of configs/segmenter_{variant}_{arch}_ade20k.py (no pretrained weights)."""
-    types = {'deit3': dict(type='PlainViT'), 'edit': dict(type='EDITViT'), 'gated': dict(type='GatedViT'),
-             'cb': dict(type='CBViT'), 'reg4': dict(type='PlainViT', num_registers=4)}
-    if variant not in types:
-        raise SystemExit(f'--variant {variant!r} is not known; choose one of {sorted(types)}')
-    backbone = MODELS.build(dict(types[variant], arch=arch, img_size=img_size, drop_path_rate=0.1, out_indices=-1,
-                                 final_norm=True, with_cp=with_cp))
+    if variant not in BACKBONE_VARIANTS:
+        raise SystemExit(f'--variant {variant!r} is not known; choose one of {sorted(BACKBONE_VARIANTS)}')
+    backbone = MODELS.build(dict(BACKBONE_VARIANTS[variant], arch=arch, img_size=img_size, drop_path_rate=0.1,
+                                 out_indices=-1, final_norm=True, with_cp=with_cp))
     return SegmenterStandIn(backbone, resize=resize)
 
 
@@ -129,17 +136,34 @@ def build_cls(variant: str, arch: str, with_cp: bool) -> Tuple[nn.Module, dict]:
     return MODELS.build(cfg.model), cfg.optim_wrapper
 
 
+IMPLS = ('ours', 'timm')
+
+
+def build_timm_cls(arch: str, backbone_cfg: dict, num_classes: int, with_cp: bool, img_size: int = 224) -> nn.Module:
+    """timm's own ``VisionTransformer`` as the DeiT-III classifier of the same size: no position embedding
+    for [CLS] (``no_embed_class``), LayerScale, drop path and classes as the config's backbone and head."""
+    s = ARCH_SETTINGS[arch]
+    net = VisionTransformer(img_size=img_size, embed_dim=s['embed_dims'], depth=s['depth'],
+                            num_heads=s['num_heads'], mlp_ratio=s['mlp_ratio'], no_embed_class=True,
+                            init_values=backbone_cfg.get('layer_scale_init', 1e-6),
+                            drop_path_rate=backbone_cfg.get('drop_path_rate', 0.0), num_classes=num_classes)
+    net.set_grad_checkpointing(with_cp)
+    return net
+
+
 class ClsStep(nn.Module):
     """The classifier's training step: data preprocessing (normalise, Mixup/CutMix; eager, its random box
     sizes change every step), then forward and loss (the part ``--compile`` compiles)."""
 
-    def __init__(self, model: nn.Module, compile_mode: Optional[str] = None) -> None:
+    def __init__(self, model: nn.Module, compile_mode: Optional[str] = None, net: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.model = model
+        self.net = net  # timm's network in place of the model's forward (same preprocessing, loss, optimiser)
         self.forward_loss = torch.compile(self._forward_loss, mode=compile_mode) if compile_mode else self._forward_loss
 
     def _forward_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.model.loss_module(self.model(inputs, mode='tensor'), targets)
+        logits = self.net(inputs) if self.net is not None else self.model(inputs, mode='tensor')
+        return self.model.loss_module(logits, targets)
 
     def forward(self, data: dict) -> torch.Tensor:
         data = self.model.data_preprocessor(data, True)
@@ -181,6 +205,10 @@ def main() -> None:
     parser.add_argument('--peak-tflops', type=float, default=None,
                         help='peak FLOP/s of the device in TFLOP/s (default: by CUDA device name, bf16 dense)')
     parser.add_argument('--table', default=None, help='append the result as a Markdown row to this file')
+    parser.add_argument('--json', default=None, help='append the result as one JSON line to this file')
+    parser.add_argument('--impl', default='ours', choices=IMPLS,
+                        help="cls: 'timm' runs timm's own VisionTransformer (DeiT-III, same size) through the same "
+                             'step: preprocessing, Mixup/CutMix, loss, optimiser, dtype, compile mode')
     args = parser.parse_args()
     arch = ARCHS.get(args.arch, args.arch)
     device = torch.device(args.device)
@@ -203,6 +231,8 @@ def main() -> None:
     batch = args.batch or (8 if args.task == 'seg' else 128)
 
     if args.task == 'seg':
+        if args.impl != 'ours':
+            raise SystemExit(f'--impl {args.impl} is for --task cls (timm has no Segmenter)')
         model = build_seg(args.variant, arch, args.with_cp, img, args.resize)
         counted = model
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=0.0)
@@ -210,19 +240,28 @@ def main() -> None:
         step_module: nn.Module = model
         config = f'segmenter_{args.variant}_{arch[0]}_ade20k (stand-in head, {args.resize} resize)'
     else:
-        classifier, optim_cfg = build_cls(args.variant, arch, args.with_cp)
-        counted = classifier
+        variant = 'deit3' if args.impl == 'timm' else args.variant
+        classifier, optim_cfg = build_cls(variant, arch, args.with_cp)
+        net = None
+        if args.impl == 'timm':
+            backbone_cfg = Config.fromfile(osp.join(ROOT, 'configs', f'cls_deit3_{arch[0]}_in1k.py')).model.backbone
+            net = build_timm_cls(arch, backbone_cfg, classifier.num_classes, args.with_cp, img)
+        counted = net if net is not None else classifier
         opt = dict(optim_cfg.optimizer)
         opt_type = opt.pop('type')
         if opt_type == 'Lamb':
             from timm.optim import Lamb
-            optimizer = Lamb(classifier.parameters(), **opt)
+            optimizer = Lamb(counted.parameters(), **opt)
         else:
-            optimizer = getattr(torch.optim, opt_type)(classifier.parameters(), **opt)
+            optimizer = getattr(torch.optim, opt_type)(counted.parameters(), **opt)
         clip_grad = optim_cfg.get('clip_grad')
-        step_module = ClsStep(classifier, args.compile)
-        config = f'cls_{args.variant}_{arch[0]}_in1k ({lamb_kind(optimizer, device)})'
-    macs = count_flops(_TensorForward(counted), img)  # one image, forward
+        step_module = ClsStep(classifier, args.compile, net=net)
+        config = f'cls_{variant}_{arch[0]}_in1k ({lamb_kind(optimizer, device)})'
+        if net is not None:
+            config = f'timm VisionTransformer, {config} recipe'
+    macs = count_flops(counted if args.impl == 'timm' else _TensorForward(counted), img)  # one image, forward
+    if args.task == 'cls':
+        classifier.to(device)
     counted.to(device)  # mmengine's BaseModel.to also moves its data preprocessor's target device
     step_module.to(device).train()
 
@@ -277,6 +316,13 @@ def main() -> None:
            f'{macs / 1e9:.2f} | {achieved:.1f} | {mfu} | {warm_s:.0f} |')
     print(f'{hardware}, peak {peak} TFLOP/s')
     print(TABLE_HEADER + row)
+    if args.json:
+        result = dict(task=args.task, impl=args.impl, variant=args.variant if args.impl == 'ours' else 'timm',
+                      arch=arch, resize=args.resize if args.task == 'seg' else None, compile=args.compile,
+                      with_cp=args.with_cp, dtype=args.dtype, batch=batch, img_size=img, device=hardware,
+                      images_per_s=images_per_s, mfu=100 * achieved / peak if peak else None, config=config)
+        with open(args.json, 'a') as f:
+            f.write(json.dumps(result) + '\n')
     if args.table:
         new = not osp.isfile(args.table)
         os.makedirs(osp.dirname(osp.abspath(args.table)), exist_ok=True)
@@ -335,3 +381,49 @@ def sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
 
+
+
+def goal_lines(results: List[dict]) -> List[str]:
+    """The GPU check's goals from the ``--json`` results of one run of tools/gpu_check.sh."""
+    def find(**keys) -> Optional[dict]:
+        hits = [r for r in results if all(r.get(k) == v for k, v in keys.items())]
+        return hits[-1] if hits else None
+
+    def ratio(a: Optional[dict], b: Optional[dict]) -> Optional[float]:
+        return a['images_per_s'] / b['images_per_s'] if a and b else None
+
+    def line(goal: str, value: Optional[float], target: Optional[float], unit: str = '') -> str:
+        if value is None:
+            return f'- {goal}: not measured'
+        verdict = '' if target is None else (' (met)' if value >= target else ' (NOT met)')
+        goal_text = '' if target is None else f', goal >= {target:.3f}{unit}'
+        return f'- {goal}: {value:.3f}{unit}{goal_text}{verdict}'
+
+    lines = []
+    for mode in (None, 'default', 'reduce-overhead'):
+        label = {None: 'eager', 'default': 'compiled', 'reduce-overhead': 'CUDA graphs'}[mode]
+        deit3 = find(task='cls', impl='ours', variant='deit3', compile=mode, with_cp=False)
+        lines.append(line(f'DeiT-III-B images/s ours / timm, {label}',
+                          ratio(deit3, find(task='cls', impl='timm', compile=mode, with_cp=False)), 1.0))
+        lines.append(line(f'EDIT-B / DeiT-III-B images/s, {label}',
+                          ratio(find(task='cls', impl='ours', variant='edit', compile=mode, with_cp=False), deit3),
+                          1 / 1.15))
+    compiled = find(task='cls', impl='ours', variant='deit3', compile='default', with_cp=False)
+    lines.append(line('ViT-B (DeiT-III-B) classification MFU, compiled',
+                      compiled['mfu'] if compiled and compiled['mfu'] is not None else None, 40.0, ' %'))
+    lines.append(line('segmenter_edit_b_ade20k images/s, GEMM resize / F.interpolate',
+                      ratio(find(task='seg', resize='gemm', compile=None, with_cp=False),
+                            find(task='seg', resize='interpolate', compile=None, with_cp=False)), None))
+    return lines
+
+
+def print_goals(path: str) -> None:
+    """``python -m mmedit_vit.analysis.throughput RESULTS.jsonl``: prints the goals."""
+    with open(path) as f:
+        results = [json.loads(line) for line in f if line.strip()]
+    print('\n'.join(goal_lines(results)))
+
+
+if __name__ == '__main__':
+    import sys
+    print_goals(sys.argv[1])

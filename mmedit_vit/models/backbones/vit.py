@@ -127,8 +127,8 @@ class PlainViT(BaseModule):
         frozen_stages: freeze the embeddings (0) and the first ``frozen_stages`` blocks; -1 freezes none.
         pretrained: deprecated path of a checkpoint, as mmseg / mmdet model configs pass it to their
             backbone (``model.pretrained``); becomes ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
-        with_cp: activation checkpointing (mmseg's name): in training, every block and each EDIT
-            decoder step keeps only its input and recomputes the rest in the backward pass; the
+        with_cp: activation checkpointing (mmseg's name): in training, every block and the EDIT
+            decoder keep only their inputs and recompute the rest in the backward pass; the
             gradients are those of ``with_cp=False``.
     """
 
@@ -292,19 +292,29 @@ class PlainViT(BaseModule):
 
         outs = {}
         last = max(self.out_indices)
-        # EDIT's [CLS] never enters the token sequence: without out_cls_token nothing reads the decoder
+        # EDIT's [CLS] never enters the token sequence: without out_cls_token nothing reads the decoder,
+        # and with it the decoder runs once after the encoder, over the tokens of every depth
         run_decoder = self.decoder is not None and self.out_cls_token
+        depth_tokens = []
         for i, block in enumerate(self.blocks[:last + 1]):
             x = self._run(block, x)
             if run_decoder:
-                cls = self._run(self.decoder, cls, x)
-            if i in self.out_indices:
+                depth_tokens.append(x)
+            elif i in self.out_indices:
                 outs[i] = self._format_output(x, cls, i, grid)
+        if run_decoder:
+            depth_cls = self._run(self._decode, cls, *depth_tokens)
+            for i in self.out_indices:
+                outs[i] = self._format_output(depth_tokens[i], depth_cls[i], i, grid)
         return tuple(outs[i] for i in self.out_indices)
 
-    def _run(self, module: nn.Module, *args: torch.Tensor) -> torch.Tensor:
+    def _decode(self, cls: torch.Tensor, *depth_tokens: torch.Tensor) -> List[torch.Tensor]:
+        return self.decoder(cls, depth_tokens)
+
+    def _run(self, module, *args: torch.Tensor):
         """Calls ``module``; under ``with_cp`` in training, through non-reentrant activation checkpointing
-        (the RNG state is restored for the recomputation, so drop path draws the same masks)."""
+        (the RNG state is restored for the recomputation, so drop path draws the same masks). The
+        decoder is checkpointed as a whole: it keeps only the depths' tokens, which the blocks keep anyway."""
         if self.with_cp and self.training and torch.is_grad_enabled():
             return torch.utils.checkpoint.checkpoint(module, *args, use_reentrant=False)
         return module(*args)

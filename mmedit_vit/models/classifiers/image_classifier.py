@@ -13,6 +13,7 @@ from timm.loss import SoftTargetCrossEntropy
 from torch import nn
 
 from ...utils.arg_checks import check_float, check_int
+from ..data_preprocessors.cls_data_preprocessor import check_labels
 from .input_attacks import apply_test_perturbation, check_test_perturbation
 
 POOLS = ('auto', 'cls', 'gap')
@@ -106,11 +107,10 @@ class ImageClassifier(BaseModel):
         """Mixup's soft targets when the preprocessor made them, else the integer labels."""
         if all('gt_score' in s for s in data_samples):
             return torch.stack([s.gt_score for s in data_samples]).to(device)
-        labels = torch.cat([s.gt_label.view(-1) for s in data_samples]).to(device)
-        if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f'label {labels.max().item()} outside [0, {self.num_classes}): the dataset has '
-                             f'more classes than the head (num_classes={self.num_classes})')
-        return labels
+        labels = torch.cat([s.gt_label.view(-1) for s in data_samples])
+        if labels.device.type == 'cpu':  # labels already on a device were checked by the preprocessor, on the host
+            check_labels(labels, self.num_classes)
+        return labels.to(device)
 
     def loss(self, inputs: torch.Tensor, data_samples: List[BaseDataElement]) -> Dict[str, torch.Tensor]:
         logits = self(inputs, mode='tensor')

@@ -4,7 +4,7 @@ The order is timm's own training loop with its prefetcher: images arrive as uint
 normalised on the device, randomly erased (``timm.data.RandomErasing``, per sample) and mixed
 (``timm.data.Mixup``, which also smooths the labels). Soft targets go to each sample's ``gt_score``.
 """
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.model import ImgDataPreprocessor
@@ -14,6 +14,24 @@ from timm.data.random_erasing import RandomErasing
 
 from ...datasets.normalization import IMAGENET_MEAN, IMAGENET_STD
 from ...utils.arg_checks import check_bool, check_floats, check_int
+
+
+def check_labels(labels: torch.Tensor, num_classes: Optional[int]) -> None:
+    """Refuses class ids outside ``[0, num_classes)``; call it on host tensors (a device tensor would
+    make the host wait for the device at every step)."""
+    if num_classes is None or not labels.numel():
+        return
+    values = labels.numpy()  # host memory, read without a dispatched op (and refused for a device tensor)
+    low, high = int(values.min()), int(values.max())
+    if low < 0 or high >= num_classes:
+        bad = low if low < 0 else high
+        raise ValueError(f'label {bad} outside [0, {num_classes}): the dataset has more classes than the head '
+                         f'(num_classes={num_classes})')
+
+
+def host_labels(samples: Sequence) -> List[torch.Tensor]:
+    """The ``gt_label`` tensors of ``samples`` that are still on the host (as the data loader gives them)."""
+    return [s.gt_label.view(-1) for s in samples if 'gt_label' in s and s.gt_label.device.type == 'cpu']
 
 
 @MODELS.register_module()
@@ -61,6 +79,11 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
             self.random_erasing = RandomErasing(**options)
 
     def forward(self, data: dict, training: bool = False) -> Union[dict, list]:
+        """Label ids are checked here, on the host, before the batch moves to the device."""
+        samples = data.get('data_samples') if isinstance(data, dict) else None
+        labels = host_labels(samples or [])
+        if labels:
+            check_labels(torch.cat(labels), self.num_classes)
         data = super().forward(data, training)
         if not training:
             return data

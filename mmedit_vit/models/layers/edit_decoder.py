@@ -1,8 +1,7 @@
 """The EDIT decoder layer: [CLS] refined by single-head cross-attention, one instance for all depths."""
-from typing import Type
+from typing import List, Sequence, Type
 
 import torch
-import torch.nn.functional as F
 from timm.layers import LayerNorm
 from torch import nn
 
@@ -15,6 +14,12 @@ class EDITDecoderLayer(nn.Module):
     Single head over the full width; keys and values are projected from the normed source tokens
     (``kv``: the 2·d² extra parameters and 2·N·d² extra multiply-adds per depth of the EDIT paper's
     Table 1). The query is the previous [CLS] itself, already layer-normed by the previous step.
+
+    [CLS] never enters the encoder, so the decoder runs once after it (``forward``) over the tokens of
+    every depth: the weights are shared across depths, so the source norm and K/V projection of all
+    depths' tokens are one LayerNorm and one GEMM. Only the [CLS] row is sequential: per depth, its own
+    key and value (a one-token product), its logits against the depth's keys with its self-logit
+    appended (the tokens are never copied next to [CLS]), the softmax, the weighted sum and the norm.
     """
 
     def __init__(self, dim: int, qkv_bias: bool = True, norm_layer: Type[nn.Module] = LayerNorm) -> None:
@@ -26,12 +31,30 @@ class EDITDecoderLayer(nn.Module):
         self.expose_maps = False
         self.attn_probe = MapProbe()
 
-    def forward(self, cls: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """cls: (B, 1, d) previous [CLS]; tokens: (B, N, d) encoder output of this depth."""
-        k, v = self.kv(self.norm_src(torch.cat([tokens, cls], dim=1))).chunk(2, dim=-1)
+    def forward(self, cls: torch.Tensor, tokens: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """cls: (B, 1, d) initial [CLS]; tokens: the (B, N, d) encoder outputs of depths 1..D.
+
+        Returns the D refined [CLS] tokens, (B, 1, d) each.
+        """
+        # (D, B, N, 2d): one norm and one GEMM over all depths (the stacked copy replaces the per-depth
+        # concatenated copy the norm would otherwise save for backward)
+        k_all, v_all = self.kv(self.norm_src(torch.stack(list(tokens)))).chunk(2, dim=-1)
+        k_all = k_all.transpose(-2, -1)  # (D, B, d, N): each depth's keys ready for q @ K^T
+        outs = []
+        for k, v in zip(k_all.unbind(0), v_all.unbind(0)):
+            cls = self.step(cls, k, v)
+            outs.append(cls)
+        return outs
+
+    def step(self, cls: torch.Tensor, k_t: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """One depth: cls (B, 1, d), the depth's transposed token keys k_t (B, d, N) and values v (B, N, d)."""
+        k_self, v_self = self.kv(self.norm_src(cls)).chunk(2, dim=-1)
+        q = cls * self.scale
+        # logits over [tokens; cls]: the self-logit is appended to the N token logits, not the key to the keys
+        logits = torch.cat([q @ k_t, (q * k_self).sum(-1, keepdim=True)], dim=-1)
+        attn = logits.softmax(dim=-1)
         if self.expose_maps:
-            attn = self.attn_probe(((cls * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))
-            out = attn @ v
-        else:
-            out = F.scaled_dot_product_attention(cls, k, v)
+            attn = self.attn_probe(attn)
+        n = k_t.shape[-1]
+        out = torch.baddbmm(attn[..., n:] * v_self, attn[..., :n], v)
         return self.norm(cls + out)
