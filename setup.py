@@ -40,6 +40,9 @@ setup(
         'pycocotools',  # mmdet's COCO metric
         'matplotlib',
         'pillow',
+        'imagecorruptions==1.1.2',  # ImageNet-C corruptions; adapted to numpy 2 / scikit-image 0.26 in
+        # mmedit_vit/datasets/transforms/imagecorruptions_compat.py, which relies on its module layout
+        'scikit-image>=0.19',
     ],
     extras_require={'dev': ['pytest', 'ruff>=0.6', 'pre-commit']},
 )
