@@ -9,8 +9,8 @@ import statistics
 import pytest
 
 from mmedit_vit.analysis import paper_tables as paper
-from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run
 from mmedit_vit.datasets import make_synthetic_ade20k
+from mmedit_vit.reproduce import TABLES, Plan, build_table, collect, dry_run
 from seg_helpers import ROOT, run_tool
 
 ALL_IDS = ['edit-table1', 'edit-table2', 'edit-table5', 'cb-table6', 'cb-table7', 'cb-table8', 'cb-table9',
