@@ -5,7 +5,7 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional, Tuple
 
-from .plan import Plan, format_command, metric_files
+from .plan import Plan, format_command, metric_files, read_corruptions
 from .runs import ROOT, Run, Table
 
 
@@ -17,6 +17,16 @@ def read_metric(plan: Plan, run: Run, metric: str, scale: float = 1.0) -> Option
             return None
         with open(path) as f:
             return json.load(f)[metric] * scale
+    if run.corruptions:  # a path into corruptions.json, e.g. 'summary.families.noise'
+        report = read_corruptions(osp.join(ROOT, plan.output(run)))
+        if report is None:
+            return None
+        value = report
+        for part in metric.split('.'):
+            if not isinstance(value, dict) or part not in value:
+                raise KeyError(f'{plan.output(run)} has no {metric!r}')
+            value = value[part]
+        return float(value) * scale
     files = metric_files(plan.work_dir(run))
     if not files:
         return None

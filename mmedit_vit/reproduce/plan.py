@@ -8,8 +8,9 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
+from ..apis.corruption_eval import RESULT_NAME as CORRUPTIONS_FILE
 from ..apis.run_config import LAUNCHERS as RUN_LAUNCHERS
 from .runs import PAPER_GPUS, ROOT, Run, Table
 
@@ -95,6 +96,8 @@ class Plan:
         else:
             tool = 'test'
             args = [run.config, self.final_checkpoint(run.train), '--work-dir', self.work_dir(run)] + list(run.flags)
+            if run.reference is not None:
+                args += ['--ce-reference', self.work_dir(run.reference)]
         if options:
             args += ['--cfg-options'] + options
         if self.launcher == 'none':
@@ -115,10 +118,14 @@ class Plan:
             return run.target
         if run.kind == 'complexity':
             return osp.join(self.work_dir(run), 'complexity.json')
+        if run.corruptions:
+            return osp.join(self.work_dir(run), CORRUPTIONS_FILE)
         found = metric_files(self.work_dir(run))
         return found[-1] if found else osp.join(self.work_dir(run), '<timestamp>', '<timestamp>.json')
 
     def done(self, run: Run) -> bool:
+        if run.kind == 'test' and run.corruptions:
+            return read_corruptions(osp.join(ROOT, self.output(run))) is not None
         if run.kind == 'test':
             return bool(metric_files(self.work_dir(run)))
         return osp.isfile(osp.join(ROOT, self.output(run)))  # join keeps an absolute output as it is
@@ -136,6 +143,15 @@ def _parse_options(items: Sequence[str]) -> dict:
 def _short_hash(options: Sequence[str]) -> str:
     import hashlib
     return hashlib.sha1('\n'.join(options).encode()).hexdigest()[:6]
+
+
+def read_corruptions(path: str) -> Optional[dict]:
+    """A finished ``corruptions.json`` (every evaluation done), else None."""
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        report = json.load(f)
+    return report if report.get('complete') else None
 
 
 def metric_files(test_work_dir: str) -> List[str]:

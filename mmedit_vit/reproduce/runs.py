@@ -18,6 +18,7 @@ class Run:
     flags: Tuple[str, ...] = ()  # test.py flags (--tta, --perturb ...)
     tag: str = ''  # names a test run in its training run's work dir
     train: Optional['Run'] = None  # the training run a test or copy reads
+    reference: Optional['Run'] = None  # corruption test: the run its corruption errors are relative to
     target: str = ''  # copy: destination
     cell: Optional[Tuple[str, str]] = None
     metric: str = ''
@@ -28,8 +29,14 @@ class Run:
     def stem(self) -> str:
         return osp.splitext(osp.basename(self.config))[0]
 
+    @property
+    def corruptions(self) -> bool:
+        """A ``tools/test.py --corruptions`` run: its output is ``corruptions.json``."""
+        return '--corruptions' in self.flags
+
     def key(self) -> tuple:
-        return (self.kind, self.config, self.seed, self.options, self.flags, self.tag, self.target)
+        return (self.kind, self.config, self.seed, self.options, self.flags, self.tag, self.target,
+                self.reference.key() if self.reference else None)
 
 
 @dataclass
@@ -50,9 +57,9 @@ def train_run(config: str, seed: int, options: Sequence[str] = ()) -> Run:
 
 
 def test_run(train: Run, cell: Tuple[str, str], metric: str, flags: Sequence[str] = (), tag: str = 'test',
-             scale: float = 1.0) -> Run:
-    return Run('test', train.config, train.seed, train.options, tuple(flags), tag, train, cell=cell, metric=metric,
-               scale=scale)
+             scale: float = 1.0, reference: Optional[Run] = None) -> Run:
+    return Run('test', train.config, train.seed, train.options, tuple(flags), tag, train, reference, cell=cell,
+               metric=metric, scale=scale)
 
 
 def pretrain_runs(cls_config: str) -> Tuple[List[Run], str]:

@@ -2,6 +2,7 @@
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..analysis import paper_tables as paper
+from . import corruption_tables
 from .runs import SIZE_NAMES, Run, Table, dense_runs, pretrain_runs, test_run, train_run
 
 
@@ -241,6 +242,11 @@ TABLES: Dict[str, Tuple[str, Callable[[Sequence[int]], Table]]] = {
     'gated-exp3': ('Gated proposal exp. 3: gated ViT-S lr sweep and value gating, gate-score tracking',
                    _gated_exp(3)),
     'gated-exp4': ('Gated proposal exp. 4: ImageNet-A / ImageNet-R of vanilla and gated ViT-S', _gated_exp(4)),
+    'ade20k-c': ('ADE20K-C: UperNet + Segmenter ViT-S, every variant, 15 corruptions x 5 severities',
+                 corruption_tables.ade20k_c),
+    'coco-c': ('COCO-C: Mask R-CNN ViT-Ti, every variant, 15 corruptions x 5 severities', corruption_tables.coco_c),
+    'imagenet-c': ('ImageNet-C: every classifier variant at ViT-S, 15 corruptions x 5 severities',
+                   corruption_tables.imagenet_c),
     'demo': ('Miniature: Segmenter-T DeiT-III vs EDIT on generated data, a few CPU minutes', _demo_table),
 }
 DEFAULT_SEEDS = {'cb-table9': 5}
