@@ -162,3 +162,16 @@ def test_bad_arguments_are_named():
         corrupt(np.zeros((16, 64, 3), np.uint8), 'fog', 1)
     with pytest.raises(TypeError, match='uint8'):
         Corrupt('fog', 1)(dict(img=np.zeros((64, 64, 3), np.float32)))
+
+
+@pytest.mark.parametrize('severity', [1, 2, 3, 4, 5])
+def test_fast_glass_blur_equals_the_library_loop(severity):
+    from imagecorruptions import corruptions
+
+    from mmedit_vit.datasets.transforms.imagecorruptions_compat import corruption_functions, glass_blur
+    corruption_functions()  # the library's module with scikit-image 0.26's gaussian
+    img = Image.fromarray(scene(36, 44))
+    np.random.seed(severity)
+    expected = corruptions.glass_blur(img, severity)
+    np.random.seed(severity)
+    assert np.array_equal(glass_blur(img, severity), expected)

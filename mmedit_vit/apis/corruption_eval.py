@@ -142,8 +142,6 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
             raise KeyError(f'the test metrics have no {metric!r}: {sorted(metrics)}')
         line = f'corruptions [{i}/{total}] {what:<26} {metric} {metrics[metric]:.4g}  ({seconds:.0f} s)'
         runner.logger.info(line)
-        if is_main_process():
-            print(line, flush=True)
 
     start = time.time()
     clean = _plain(runner.test())
