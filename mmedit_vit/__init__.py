@@ -8,11 +8,15 @@ and is registered when that is installed. A GPU node with only torch + timm + mm
 benchmark and time the models (tools/benchmark.py, tools/throughput.py).
 """
 import importlib.util
+import warnings
 
 from .utils import register_mmengine_safe_globals, use_weights_only_loader
 from .version import __version__
 
 register_mmengine_safe_globals()
+# imagecorruptions (imported by mmdet's transforms too) imports setuptools' deprecated pkg_resources
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning,
+                        module='imagecorruptions')
 if importlib.util.find_spec('cv2') is not None:  # mmengine.runner (its CheckpointLoader) imports opencv
     use_weights_only_loader()  # every mmengine checkpoint read is weights-only
 
