@@ -10,7 +10,7 @@ from mmengine.dataset import Compose
 from PIL import Image
 
 from mmedit_vit.analysis.corruption_plot import load_runs, plot_corruptions
-from mmedit_vit.apis.corruption_eval import corruption_errors, set_corruption, summarize
+from mmedit_vit.apis.corruption_eval import corruption_errors, markdown_table, set_corruption, summarize
 from mmedit_vit.datasets import make_synthetic_ade20k, make_synthetic_coco, make_synthetic_folder
 from mmedit_vit.datasets.transforms.corruptions import Corrupt
 from mmedit_vit.utils.run_logs import latest_test_metrics
@@ -35,6 +35,10 @@ def test_summary_means_and_drop_by_hand():
     assert s['families'] == {'noise': 20.0, 'blur': 28.0, 'holdout': 0.0}
     assert s['severities'] == {'1': 33.0, '5': 15.0}
     assert 'mCE' not in s
+    r['summary'] = s
+    table = markdown_table(r)
+    assert '| gaussian_noise | noise | 30.00 | 10.00 | 20.00 |' in table
+    assert 'mIoU: clean 40.00, benchmark mean 24.00, drop 16.00 (2 benchmark corruptions)' in table
 
 
 def test_corruption_error_is_normalised_by_the_reference():
@@ -132,7 +136,7 @@ def test_segmentation_clean_row_json_and_ce(tmp_path):
     values = [v['mIoU'] for runs in r['results'].values() for v in runs.values()]
     assert r['summary']['benchmark_mean'] == pytest.approx(np.mean(values))
     assert r['summary']['drop'] == pytest.approx(r['clean']['mIoU'] - np.mean(values))
-    assert osp.isfile(osp.join(first, 'corruptions.png'))
+    assert osp.isfile(osp.join(first, 'corruptions.png')) and osp.isfile(osp.join(first, 'corruptions.md'))
     # the same model as its own reference: the same corrupted images, so every CE is 100
     check(run_tool(['tools/test.py', DEMO_CONFIG, ckpt, '--work-dir', second, '--corruptions', 'gaussian_noise',
                     '--severities', '1', '5', '--ce-reference', first] + opts))

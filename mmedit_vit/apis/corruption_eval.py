@@ -25,10 +25,17 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from ..datasets.transforms.corruptions import BENCHMARK_CORRUPTIONS, CORRUPTION_FAMILIES, SEVERITIES, Corrupt
+from ..datasets.transforms.corruptions import (
+    BENCHMARK_CORRUPTIONS,
+    CORRUPTION_FAMILIES,
+    SEVERITIES,
+    Corrupt,
+    family_of,
+)
 
 RESULT_NAME = 'corruptions.json'
 PLOT_NAME = 'corruptions.png'
+TABLE_NAME = 'corruptions.md'
 # default_scope -> (main metric, its best value)
 MAIN_METRICS = {'mmseg': ('mIoU', 100.0), 'mmdet': ('coco/bbox_mAP', 1.0), 'mmedit_vit': ('accuracy/top1', 100.0)}
 LOADING_STEPS = ('LoadImageFromFile', 'LoadPILImage')
@@ -165,10 +172,37 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
     report['summary'] = summarize(report, reference)
     report['complete'] = True
     _write(report, out)
+    table = markdown_table(report)
+    runner.logger.info('corruptions: ' + osp.join(runner.work_dir, RESULT_NAME) + '\n' + table)
+    if is_main_process():
+        with open(osp.join(runner.work_dir, TABLE_NAME), 'w') as f:
+            f.write(table)
     if plot and is_main_process():
         from ..analysis.corruption_plot import plot_corruptions
         plot_corruptions({osp.basename(checkpoint) or 'model': report}, osp.join(runner.work_dir, PLOT_NAME))
     return report
+
+
+def markdown_table(report: dict, digits: int = 2) -> str:
+    """The main metric per corruption (rows) and severity (columns) with each row's mean, then the clean
+    score, the benchmark mean and the drop (and mCE with a reference)."""
+    metric, results = report['metric'], report['results']
+    severities = sorted({s for runs in results.values() for s in runs}, key=int)
+    lines = ['| corruption | family | ' + ' | '.join(f'severity {s}' for s in severities) + ' | mean |',
+             '|---|---|' + '---:|' * (len(severities) + 1)]
+    for name, runs in results.items():
+        values = [runs[s][metric] if s in runs else None for s in severities]
+        cells = ['—' if v is None else f'{v:.{digits}f}' for v in values]
+        mean = np.mean([v for v in values if v is not None])
+        lines.append(f'| {name} | {family_of(name)} | ' + ' | '.join(cells) + f' | {mean:.{digits}f} |')
+    summary = report.get('summary', {})
+    lines += ['', f"{metric}: clean {summary.get('clean', report['clean'][metric]):.{digits}f}"]
+    if 'benchmark_mean' in summary:
+        lines[-1] += (f", benchmark mean {summary['benchmark_mean']:.{digits}f}, drop {summary['drop']:.{digits}f}"
+                      f" ({len(summary['benchmark_corruptions'])} benchmark corruptions)")
+    if 'mCE' in summary:
+        lines[-1] += f", mCE {summary['mCE']:.1f}"
+    return '\n'.join(lines) + '\n'
 
 
 def _channel_order(cfg: Config) -> str:
