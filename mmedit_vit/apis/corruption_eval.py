@@ -19,7 +19,7 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
@@ -141,6 +141,13 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
     if bad:
         raise ValueError(f'severities {bad} are not ImageNet-C severities {SEVERITIES}')
     metric, best = main_metric(cfg)
+    if reference is not None:  # before the first evaluation: every cell must be in the reference run
+        if reference.get('metric') != metric:
+            raise ValueError(f'--ce-reference measured {reference.get("metric")!r}, this task {metric!r}')
+        missing = [f'{n} {s}' for n in corruptions for s in severities if str(s) not in reference['results'].get(n, {})]
+        if missing:
+            raise ValueError(f'--ce-reference has no evaluation of {missing}; run it with the same --corruptions '
+                             'and --severities')
     out = osp.join(runner.work_dir, RESULT_NAME)
     total = 1 + len(corruptions) * len(severities)
 
@@ -218,7 +225,3 @@ def _write(report: dict, path: str) -> None:
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             json.dump(report, f, indent=1)
-
-
-def selected_severities(values: Optional[List[int]]) -> List[int]:
-    return list(values) if values else list(SEVERITIES)
