@@ -40,7 +40,7 @@ setup(
         'pycocotools',  # mmdet's COCO metric
         'matplotlib',
         'pillow',
-        'imagecorruptions==1.1.2',  # ImageNet-C corruptions; adapted to numpy 2 / scikit-image 0.26 in
+        'imagecorruptions>=1.1.2,<1.2',  # ImageNet-C corruptions; adapted to numpy 2 / scikit-image 0.26 in
         # mmedit_vit/datasets/transforms/imagecorruptions_compat.py, which relies on its module layout
         'scikit-image>=0.19',
     ],
