@@ -8,6 +8,7 @@ and is registered when that is installed. A GPU node with only torch + timm + mm
 benchmark and time the models (tools/benchmark.py, tools/throughput.py).
 """
 import importlib.util
+import warnings
 
 from .utils.warning_filters import quiet_tool_warnings
 
@@ -19,6 +20,9 @@ from .version import __version__  # noqa: E402
 
 register_mmengine_safe_globals()
 register_config_scope()  # _base_ = ['mmedit_vit::configs/...'] in other projects' configs
+# imagecorruptions (imported by mmdet's transforms too) imports setuptools' deprecated pkg_resources
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning,
+                        module='imagecorruptions')
 if importlib.util.find_spec('cv2') is not None:  # mmengine.runner (its CheckpointLoader) imports opencv
     use_weights_only_loader()  # every mmengine checkpoint read is weights-only
 

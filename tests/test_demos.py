@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT
 from mmedit_vit.apis.demo_session import DemoSession
+from mmedit_vit.datasets.transforms.corruptions import BENCHMARK_CORRUPTIONS
 from mmedit_vit.utils.quiet_output import quiet_output
 from mmedit_vit.visualization import draw_segmentation_grid
 from mmedit_vit.visualization.segmentation_grid import overlay
@@ -136,8 +137,13 @@ def check_quiet(proc, log: str, phases: int) -> None:
 @pytest.mark.slow
 def test_segmentation_demo_is_quiet_and_summarised(tmp_path):
     proc, summary, log = run_demo('demo.py', ['--iters', '2', '--num-images', '2'], tmp_path)
-    check_quiet(proc, log, phases=6)
-    assert list(summary['rows']) == ['untrained', '2 iterations, single-scale', '2 iterations, multi-scale + flip']
+    check_quiet(proc, log, phases=7)
+    assert list(summary['rows']) == ['untrained', '2 iterations, single-scale', '2 iterations, multi-scale + flip',
+                                     '15 corruptions, severity 3, mean']
+    corrupted = json.load(open(osp.join(tmp_path, 'work', 'test_corruptions', 'corruptions.json')))
+    assert list(corrupted['results']) == BENCHMARK_CORRUPTIONS
+    assert summary['rows']['15 corruptions, severity 3, mean']['mIoU'] == pytest.approx(
+        corrupted['summary']['benchmark_mean'])
     assert osp.isfile(summary['files']['predictions']) and osp.isfile(summary['files']['checkpoint'])
     assert 'Saving checkpoint at 2 iterations' in log
 

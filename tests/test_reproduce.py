@@ -8,12 +8,14 @@ import statistics
 
 import pytest
 
-from mmedit_vit.apis.reproduce import TABLES, Plan, build_table, collect, dry_run
+from mmedit_vit.analysis import paper_tables as paper
 from mmedit_vit.datasets import make_synthetic_ade20k
+from mmedit_vit.reproduce import TABLES, Plan, build_table, collect, dry_run
 from seg_helpers import ROOT, run_tool
 
 ALL_IDS = ['edit-table1', 'edit-table2', 'edit-table5', 'cb-table6', 'cb-table7', 'cb-table8', 'cb-table9',
-           'gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4']
+           'gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4', 'ade20k-c', 'coco-c', 'imagenet-c']
+CORRUPTION_IDS = ['ade20k-c', 'coco-c', 'imagenet-c']
 
 
 def test_every_table_of_the_issue_is_listed():
@@ -34,7 +36,10 @@ def test_every_run_names_an_existing_config_and_fills_a_cell(table_id):
     assert len({r.key() for r in table.runs}) == len(table.runs)  # each command once
     filled = {cell for r in table.runs for cell, _, _ in r.reads}
     assert set(table.paper) <= filled  # every number of the paper has its runs
-    if table_id != 'edit-table2':  # (Table 4's transfer is of the Base models only)
+    if table_id in CORRUPTION_IDS:  # mCE is relative to DeiT-III: no mCE run of DeiT-III itself
+        assert filled == {(r, c) for r in table.rows for c in table.columns
+                          if not (c == 'mCE' and r.endswith('DeiT-III'))}
+    elif table_id != 'edit-table2':  # (Table 4's transfer is of the Base models only)
         assert filled == {(r, c) for r in table.rows for c in table.columns}
     for (row, col), value in table.paper.items():
         assert row in table.rows and col in table.columns
@@ -178,6 +183,43 @@ def test_collect_gives_mean_std_and_missing_runs(tmp_path):
     assert osp.getsize(osp.join(tmp_path, 'cb-table7', 'table.png')) > 1000
     rows = list(csv.DictReader(open(osp.join(tmp_path, 'cb-table7', 'table.csv'))))
     assert {(r['row'], r['column']) for r in rows} == {(r, c) for r in table.rows for c in table.columns}
+
+
+@pytest.mark.parametrize('table_id,rows,tests', [('ade20k-c', 10, 20), ('coco-c', 5, 10), ('imagenet-c', 5, 10)])
+def test_corruption_tables_one_benchmark_run_per_model_and_seed(table_id, rows, tests):
+    table = build_table(table_id, 2)
+    runs = [r for r in table.runs if r.kind == 'test']
+    assert len(table.rows) == rows and len(runs) == tests
+    assert all(r.flags == ('--corruptions', 'benchmark') for r in runs)
+    plan = Plan(work_root='w', launcher='none', gpus=1)
+    for run in runs:  # every model but DeiT-III refers to DeiT-III of its head and seed
+        command = plan.command(run)
+        if 'DeiT-III' in run.cell[0]:
+            assert '--ce-reference' not in command
+        else:
+            ref = command[command.index('--ce-reference') + 1]
+            assert 'deit3' in ref and f'seed{run.seed}' in ref and ref.endswith('test_corruptions')
+
+
+def test_corruption_table_collects_families_and_mce(tmp_path):
+    table = build_table('coco-c', 2)
+    plan = Plan(work_root=str(tmp_path), launcher='none', gpus=1)
+    tests = [r for r in table.runs if r.kind == 'test']
+    for run in tests:
+        path = osp.join(tmp_path, osp.relpath(plan.output(run), str(tmp_path)))
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        summary = dict(clean=0.40 + 0.01 * run.seed, benchmark_mean=0.25, drop=0.15 + 0.01 * run.seed, mCE=90.0,
+                       families=dict(noise=0.1, blur=0.2, weather=0.3, digital=0.4))
+        complete = not (run.cell[0].endswith('EDIT') and run.seed == 1)  # a run stopped part-way
+        with open(path, 'w') as f:
+            json.dump(dict(complete=complete, summary=summary), f)
+        assert plan.done(run) == complete
+    cells = collect(table, plan)['cells']
+    assert cells[('Mask R-CNN DeiT-III', 'clean')]['mean'] == pytest.approx(40.5)
+    assert cells[('Mask R-CNN DeiT-III', 'noise')]['mean'] == pytest.approx(10.0)
+    assert cells[('Mask R-CNN DeiT-III', 'mCE')]['n'] == 0
+    assert cells[('Mask R-CNN CB', 'mCE')]['mean'] == pytest.approx(90.0)  # a ratio: not scaled to percent
+    assert cells[('Mask R-CNN EDIT', 'drop')]['n'] == 1
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ scales the learning rate linearly (not the papers' protocol).
 """
 import argparse
 
-from mmedit_vit.apis.reproduce import LAUNCHERS, TABLES, Plan, build_table, collect, dry_run, execute
+from mmedit_vit.reproduce import LAUNCHERS, TABLES, Plan, build_table, collect, dry_run, execute
 
 
 def main(argv=None) -> None:

@@ -2,7 +2,12 @@
 
     python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]]
         [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]]
+        [--corruptions all|benchmark|noise|blur|weather|digital|holdout|NAME ... [--severities 1 2 3 4 5]
+         [--ce-reference DIR] [--corruption-seed N]]
         [--work-dir DIR] [--out PATH] [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...] [--debug]
+
+--corruptions evaluates the model on the clean test set and then on every chosen ImageNet-C corruption and
+severity (docs/robustness.md); WORK_DIR/corruptions.json and corruptions.png hold the results.
 """
 import argparse
 import os
@@ -22,6 +27,7 @@ from mmedit_vit.apis import (
     run_tool,
 )
 from mmedit_vit.datasets import PERTURBATIONS
+from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, SEVERITIES
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +53,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r'],
                         help='evaluate a classifier on ImageNet-A / ImageNet-R (their 200-class subsets)')
     parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a or data/imagenet-r)')
+    parser.add_argument('--corruptions', nargs='+', metavar='NAME',
+                        choices=['all', 'benchmark', *CORRUPTION_FAMILIES, *CORRUPTIONS],
+                        help='ImageNet-C corruptions to evaluate under, after a clean evaluation: all (19), '
+                             'benchmark (15), a family (noise, blur, weather, digital, holdout) or names')
+    parser.add_argument('--severities', nargs='+', type=int, choices=SEVERITIES, default=list(SEVERITIES),
+                        help='corruption severities (default 1 2 3 4 5)')
+    parser.add_argument('--ce-reference', metavar='DIR',
+                        help='work dir (or corruptions.json) of the reference model: adds CE and mCE')
+    parser.add_argument('--corruption-seed', type=int, default=0,
+                        help='mixed with each image into its corruption noise (default 0)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. test_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
@@ -88,6 +104,13 @@ def main() -> None:
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
     cfg.load_from = args.checkpoint
 
+    if args.corruptions:
+        clashes = [flag for flag, on in (('--perturb', args.perturb), ('--out', args.out), ('--show', args.show),
+                                         ('--show-dir', args.show_dir)) if on]
+        if clashes:
+            raise SystemExit(f'--corruptions runs many evaluations; it does not combine with {clashes}')
+    elif args.ce_reference:
+        raise SystemExit('--ce-reference needs --corruptions')
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
@@ -125,8 +148,18 @@ def main() -> None:
     except FileNotFoundError as err:
         raise SystemExit(f'{args.config}: {err}')
     cfg = adapt_to_device(cfg)
-    runner = build_runner(cfg)
-    runner.test()
+    if args.corruptions:
+        from mmedit_vit.apis import corruption_eval
+        from mmedit_vit.datasets.transforms.corruptions import resolve_corruptions
+        reference = corruption_eval.load_reference(args.ce_reference) if args.ce_reference else None
+        corruption_eval.main_metric(cfg)
+        cfg = corruption_eval.prepare_config(cfg)
+        runner = build_runner(cfg)
+        corruption_eval.run_corruptions(runner, cfg, resolve_corruptions(args.corruptions), args.severities,
+                                        checkpoint=args.checkpoint, reference=reference, seed=args.corruption_seed)
+    else:
+        runner = build_runner(cfg)
+        runner.test()
     release(runner)
 
 

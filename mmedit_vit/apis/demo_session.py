@@ -13,7 +13,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Callable, Dict, Iterator, Mapping, Optional
+from typing import Callable, Dict, Iterator, Mapping, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -158,6 +158,21 @@ class DemoSession:
             metrics = runner.test()
             phase.info(shown(metrics))
         return metrics
+
+    def evaluate_corruptions(self, name: str, cfg: Config, checkpoint: str, corruptions: Sequence[str],
+                             severities: Sequence[int], shown: Callable[[dict], str] = lambda metrics: '') -> dict:
+        """Tests ``checkpoint`` clean and under each corruption and severity (``tools/test.py --corruptions``)
+        in ``<cfg.work_dir>/test_<name>``; returns the ``corruptions.json`` report."""
+        from .corruption_eval import prepare_config, run_corruptions
+        check_data_roots(cfg, ['test_dataloader'])
+        cfg = prepare_config(copy.deepcopy(cfg))
+        cfg.work_dir = osp.join(cfg.work_dir, 'test_' + name.replace(' ', '_').replace('-', '_'))
+        cfg.load_from = checkpoint
+        with self.phase(f'evaluate {name}', total=None) as phase:
+            runner = self._runner(cfg, phase, 'test_' + name.replace(' ', '_'))
+            report = run_corruptions(runner, cfg, corruptions, severities, checkpoint=checkpoint)
+            phase.info(shown(report))
+        return report
 
     def summary(self, heading: str, columns: Mapping[str, str], rows: Mapping[str, Mapping[str, float]],
                 files: Mapping[str, str], digits: int = 2) -> None:

@@ -1,0 +1,227 @@
+"""Corruption robustness of a trained model (ImageNet-C / ADE20K-C / COCO-C): one model, one evaluation
+per corruption and severity, one ``corruptions.json``.
+
+``tools/test.py CONFIG CKPT --corruptions ... --severities ...`` builds the Runner once, runs its test loop
+on the clean data, then swaps a ``Corrupt`` step into the test dataset's pipeline (right after loading)
+for each (corruption, severity) and runs the same loop again: the model is loaded once.
+
+``corruptions.json``::
+
+    {"task": "mmseg", "metric": "mIoU", "clean": {metrics}, "results": {name: {"1": {metrics}, ...}},
+     "summary": {"clean": c, "benchmark_mean": m, "drop": c - m, "families": {...}, "severities": {...},
+                 "mCE": ..., "CE": {name: ...}}}   # mCE and CE with a reference run
+
+Corruption error (Hendrycks & Dietterich): ``CE_c = sum_s E_{c,s} / sum_s E^ref_{c,s}`` with the error
+``E = best - metric`` (100 - mIoU, 100 - top-1, 1 - box AP); mCE is the mean of CE over the benchmark
+corruptions, in percent (100 = as robust as the reference model).
+"""
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.config import Config
+from mmengine.dist import is_main_process
+
+from ..datasets.transforms.corruptions import (
+    BENCHMARK_CORRUPTIONS,
+    CORRUPTION_FAMILIES,
+    SEVERITIES,
+    Corrupt,
+    family_of,
+)
+
+RESULT_NAME = 'corruptions.json'
+PLOT_NAME = 'corruptions.png'
+TABLE_NAME = 'corruptions.md'
+# default_scope -> (main metric, its best value)
+MAIN_METRICS = {'mmseg': ('mIoU', 100.0), 'mmdet': ('coco/bbox_mAP', 1.0), 'mmedit_vit': ('accuracy/top1', 100.0)}
+LOADING_STEPS = ('LoadImageFromFile', 'LoadPILImage')
+
+
+def main_metric(cfg: Config) -> Tuple[str, float]:
+    """The task's headline metric and its best value, from the config's ``default_scope``."""
+    scope = cfg.get('default_scope')
+    if scope not in MAIN_METRICS:
+        raise ValueError(f'corruption evaluation knows the tasks {sorted(MAIN_METRICS)} (default_scope); '
+                         f'this config has default_scope={scope!r}')
+    return MAIN_METRICS[scope]
+
+
+def prepare_config(cfg: Config) -> Config:
+    """The test dataloader without persistent workers (they would keep the first pipeline) and with a
+    loading step to put the corruption after."""
+    loader = cfg.test_dataloader
+    loader.persistent_workers = False
+    types = [step.get('type') for step in loader.dataset.get('pipeline', [])]
+    if not any(t in LOADING_STEPS for t in types):
+        raise ValueError(f'--corruptions needs one of {LOADING_STEPS} in the test pipeline; found {types}')
+    return cfg
+
+
+def set_corruption(dataset, step: Optional[Corrupt]) -> None:
+    """Puts ``step`` right after the loading step of ``dataset``'s pipeline (``None``: clean), replacing the
+    previous corruption."""
+    transforms = [t for t in dataset.pipeline.transforms if not isinstance(t, Corrupt)]
+    names = [type(t).__name__ for t in transforms]
+    at = next(i for i, name in enumerate(names) if name in LOADING_STEPS) + 1
+    dataset.pipeline.transforms = transforms[:at] + ([step] if step is not None else []) + transforms[at:]
+
+
+def _plain(metrics: dict) -> dict:
+    return {key: float(value) if isinstance(value, (int, float, np.floating, np.integer)) else value
+            for key, value in metrics.items()}
+
+
+def summarize(report: dict, reference: Optional[dict] = None) -> dict:
+    """Mean of the main metric over the benchmark corruptions present and all severities, its drop from
+    clean, means per family and per severity; CE and mCE against ``reference`` (a ``corruptions.json``)."""
+    metric, best = report['metric'], report['best']
+    results = report['results']
+    value = {name: {s: runs[s][metric] for s in runs} for name, runs in results.items()}
+    benchmark = [name for name in BENCHMARK_CORRUPTIONS if name in value]
+    summary = {'metric': metric, 'clean': report['clean'][metric], 'benchmark_corruptions': benchmark}
+    if benchmark:
+        all_values = [v for name in benchmark for v in value[name].values()]
+        summary['benchmark_mean'] = float(np.mean(all_values))
+        summary['drop'] = summary['clean'] - summary['benchmark_mean']
+    summary['families'] = {family: float(np.mean([v for n in names if n in value for v in value[n].values()]))
+                           for family, names in CORRUPTION_FAMILIES.items() if any(n in value for n in names)}
+    severities = sorted({s for runs in value.values() for s in runs}, key=int)
+    summary['severities'] = {s: float(np.mean([value[n][s] for n in benchmark if s in value[n]]))
+                             for s in severities if any(s in value[n] for n in benchmark)}
+    if reference is not None:
+        summary.update(corruption_errors(value, metric, best, reference))
+    return summary
+
+
+def corruption_errors(value: Dict[str, Dict[str, float]], metric: str, best: float, reference: dict) -> dict:
+    """CE per corruption and mCE (percent) relative to ``reference``; every (corruption, severity)
+    evaluated here must be in the reference run, measured with the same metric."""
+    if reference.get('metric') != metric:
+        raise ValueError(f'the reference run measured {reference.get("metric")!r}, this run {metric!r}: '
+                         'CE compares runs of the same task')
+    ces = {}
+    for name, runs in value.items():
+        ref_runs = reference['results'].get(name, {})
+        missing = [s for s in runs if s not in ref_runs]
+        if missing:
+            raise ValueError(f'the reference run has no {name} at severities {missing}; it has '
+                             f'{sorted(ref_runs, key=int)}')
+        ref_error = sum(best - ref_runs[s][metric] for s in runs)
+        if ref_error <= 0:
+            raise ValueError(f'the reference run has no error on {name}: CE is undefined')
+        ces[name] = 100.0 * sum(best - runs[s] for s in runs) / ref_error
+    benchmark = [name for name in BENCHMARK_CORRUPTIONS if name in ces]
+    out = {'CE': ces, 'reference': reference.get('checkpoint')}
+    if benchmark:
+        out['mCE'] = float(np.mean([ces[name] for name in benchmark]))
+    return out
+
+
+def load_reference(path: str) -> dict:
+    """A ``corruptions.json`` given as the file or the folder that holds it."""
+    file = osp.join(path, RESULT_NAME) if osp.isdir(path) else path
+    if not osp.isfile(file):
+        raise FileNotFoundError(f'--ce-reference {path!r}: no {RESULT_NAME} there (run tools/test.py '
+                                '--corruptions on the reference model first)')
+    with open(file) as f:
+        return json.load(f)
+
+
+def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities: Sequence[int],
+                    checkpoint: str = '', reference: Optional[dict] = None, seed: int = 0,
+                    plot: bool = True) -> dict:
+    """Clean evaluation, then one per (corruption, severity) with the runner's test loop; writes
+    ``<work_dir>/corruptions.json`` after every evaluation (a stopped run keeps what it measured) and
+    ``corruptions.png`` at the end. Returns the report."""
+    bad = [s for s in severities if s not in SEVERITIES]
+    if bad:
+        raise ValueError(f'severities {bad} are not ImageNet-C severities {SEVERITIES}')
+    metric, best = main_metric(cfg)
+    if reference is not None:  # before the first evaluation: every cell must be in the reference run
+        if reference.get('metric') != metric:
+            raise ValueError(f'--ce-reference measured {reference.get("metric")!r}, this task {metric!r}')
+        missing = [f'{n} {s}' for n in corruptions for s in severities if str(s) not in reference['results'].get(n, {})]
+        if missing:
+            raise ValueError(f'--ce-reference has no evaluation of {missing}; run it with the same --corruptions '
+                             'and --severities')
+    out = osp.join(runner.work_dir, RESULT_NAME)
+    total = 1 + len(corruptions) * len(severities)
+
+    def say(i: int, what: str, metrics: dict, seconds: float) -> None:
+        if metric not in metrics:
+            raise KeyError(f'the test metrics have no {metric!r}: {sorted(metrics)}')
+        line = f'corruptions [{i}/{total}] {what:<26} {metric} {metrics[metric]:.4g}  ({seconds:.0f} s)'
+        runner.logger.info(line)
+
+    start = time.time()
+    clean = _plain(runner.test())
+    say(1, 'clean', clean, time.time() - start)
+    report = {'task': cfg.get('default_scope'), 'metric': metric, 'best': best, 'checkpoint': checkpoint,
+              'seed': seed, 'corruptions': list(corruptions), 'severities': list(severities), 'complete': False,
+              'clean': clean, 'results': {}}
+    dataset = runner.test_loop.dataloader.dataset
+    i = 1
+    for name in corruptions:
+        for severity in severities:
+            i += 1
+            start = time.time()
+            set_corruption(dataset, Corrupt(name, severity, seed=seed, channel_order=_channel_order(cfg)))
+            metrics = _plain(runner.test_loop.run())
+            report['results'].setdefault(name, {})[str(severity)] = metrics
+            say(i, f'{name} {severity}', metrics, time.time() - start)
+            report['summary'] = summarize(report, reference)
+            _write(report, out)
+    set_corruption(dataset, None)
+    report['summary'] = summarize(report, reference)
+    report['complete'] = True
+    _write(report, out)
+    table = markdown_table(report)
+    runner.logger.info('corruptions: ' + osp.join(runner.work_dir, RESULT_NAME) + '\n' + table)
+    if is_main_process():
+        with open(osp.join(runner.work_dir, TABLE_NAME), 'w') as f:
+            f.write(table)
+    if plot and is_main_process():
+        from ..analysis.corruption_plot import plot_corruptions
+        plot_corruptions({osp.basename(checkpoint) or 'model': report}, osp.join(runner.work_dir, PLOT_NAME))
+    return report
+
+
+def markdown_table(report: dict, digits: int = 2) -> str:
+    """The main metric per corruption (rows) and severity (columns) with each row's mean, then the clean
+    score, the benchmark mean and the drop (and mCE with a reference)."""
+    metric, results = report['metric'], report['results']
+    severities = sorted({s for runs in results.values() for s in runs}, key=int)
+    lines = ['| corruption | family | ' + ' | '.join(f'severity {s}' for s in severities) + ' | mean |',
+             '|---|---|' + '---:|' * (len(severities) + 1)]
+    for name, runs in results.items():
+        values = [runs[s][metric] if s in runs else None for s in severities]
+        cells = ['—' if v is None else f'{v:.{digits}f}' for v in values]
+        mean = np.mean([v for v in values if v is not None])
+        lines.append(f'| {name} | {family_of(name)} | ' + ' | '.join(cells) + f' | {mean:.{digits}f} |')
+    summary = report.get('summary', {})
+    lines += ['', f"{metric}: clean {summary.get('clean', report['clean'][metric]):.{digits}f}"]
+    if 'benchmark_mean' in summary:
+        lines[-1] += (f", benchmark mean {summary['benchmark_mean']:.{digits}f}, drop {summary['drop']:.{digits}f}"
+                      f" ({len(summary['benchmark_corruptions'])} benchmark corruptions)")
+    if 'mCE' in summary:
+        lines[-1] += f", mCE {summary['mCE']:.1f}"
+    return '\n'.join(lines) + '\n'
+
+
+def _channel_order(cfg: Config) -> str:
+    """mmcv loads BGR arrays unless the loading step says otherwise; PIL images are RGB anyway."""
+    for step in cfg.test_dataloader.dataset.get('pipeline', []):
+        if step.get('type') == 'LoadImageFromFile':
+            return step.get('channel_order', 'bgr')
+    return 'rgb'
+
+
+def _write(report: dict, path: str) -> None:
+    if is_main_process():
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(report, f, indent=1)

@@ -1,0 +1,80 @@
+"""Corruption robustness tables: ADE20K-C, COCO-C and ImageNet-C (``tools/test.py --corruptions benchmark``,
+15 corruptions x 5 severities per model). Each cell is the mean ± std over training seeds; mCE is relative
+to the DeiT-III control of the same head and seed."""
+from typing import List, Optional, Sequence, Tuple
+
+from .runs import Run, Table, dense_runs, test_run, train_run
+
+VARIANTS = {'deit3': 'DeiT-III', 'edit': 'EDIT', 'cb': 'CB', 'gated': 'gated', 'reg4': 'registers (4)'}
+REFERENCE = 'deit3'
+COLUMNS = [('clean', 'summary.clean'), ('noise', 'summary.families.noise'), ('blur', 'summary.families.blur'),
+           ('weather', 'summary.families.weather'), ('digital', 'summary.families.digital'),
+           ('mean', 'summary.benchmark_mean'), ('drop', 'summary.drop'), ('mCE', 'summary.mCE')]
+FLAGS = ('--corruptions', 'benchmark')
+TAG = 'test_corruptions'
+
+
+def _corruption_tests(row: str, train: Run, scale: float, reference: Optional[Run]) -> Tuple[Run, List[Run]]:
+    """One ``--corruptions benchmark`` run per cell it fills (deduplicated by ``build_table``); the first is
+    the run a later row's CE refers to."""
+    cells = [(col, key) for col, key in COLUMNS if reference is not None or col != 'mCE']
+    runs = [test_run(train, (row, col), key, FLAGS, tag=TAG, scale=1.0 if col == 'mCE' else scale,
+                     reference=reference) for col, key in cells]
+    return runs[0], runs
+
+
+def _dense_table(table_id: str, title: str, heads: Sequence[Tuple[str, str]], size: str, scale: float,
+                 seeds: Sequence[int]) -> Table:
+    """``heads``: (row prefix, config pattern with {variant} and {size})."""
+    rows = [f'{head} {name}' for head, _ in heads for name in VARIANTS.values()]
+    table = Table(table_id, title, rows, [c for c, _ in COLUMNS], {})
+    for head, pattern in heads:
+        references = {}
+        for variant, name in VARIANTS.items():  # DeiT-III first: the others' CE reference
+            before, trains = dense_runs(pattern.format(variant=variant, size=size),
+                                        f'configs/cls_{variant}_{size}_in1k.py', seeds)
+            table.runs += before
+            for train in trains:
+                first, tests = _corruption_tests(f'{head} {name}', train, scale, references.get(train.seed))
+                table.runs += [train] + tests
+                if variant == REFERENCE:
+                    references[train.seed] = first
+    return table
+
+
+def _notes(table: Table, unit: str) -> Table:
+    table.notes += [f'clean, families, mean and drop in {unit}; mean = the 15 benchmark corruptions x 5 '
+                    'severities; drop = clean - mean.',
+                    'mCE: corruption error summed over severities, relative to the DeiT-III row of the same '
+                    'head and seed, mean over the 15 corruptions (100 = as robust as DeiT-III).',
+                    'The corruptions are applied to the loaded image before resizing (tools/test.py '
+                    '--corruptions, docs/robustness.md). No paper numbers.']
+    return table
+
+
+def ade20k_c(seeds: Sequence[int]) -> Table:
+    heads = [('UperNet', 'configs/upernet_{variant}_{size}_ade20k.py'),
+             ('Segmenter', 'configs/segmenter_{variant}_{size}_ade20k.py')]
+    return _notes(_dense_table('ade20k-c', 'ADE20K-C: UperNet and Segmenter ViT-S, every backbone variant (mIoU)',
+                               heads, 's', 1.0, seeds), 'mIoU')
+
+
+def coco_c(seeds: Sequence[int]) -> Table:
+    heads = [('Mask R-CNN', 'configs/maskrcnn_{variant}_{size}_coco.py')]
+    return _notes(_dense_table('coco-c', 'COCO-C: Mask R-CNN + FPN (1x) ViT-Ti, every backbone variant (box AP)',
+                               heads, 't', 100.0, seeds), 'box AP')
+
+
+def imagenet_c(seeds: Sequence[int]) -> Table:
+    rows = [f'ViT-S {name}' for name in VARIANTS.values()]
+    table = Table('imagenet-c', 'ImageNet-C: every classifier variant at ViT-S (top-1)', rows,
+                  [c for c, _ in COLUMNS], {})
+    references = {}
+    for variant, name in VARIANTS.items():
+        for s in seeds:
+            train = train_run(f'configs/cls_{variant}_s_in1k.py', s)
+            first, tests = _corruption_tests(f'ViT-S {name}', train, 1.0, references.get(s))
+            table.runs += [train] + tests
+            if variant == REFERENCE:
+                references[s] = first
+    return _notes(table, 'top-1 (%)')
