@@ -8,7 +8,6 @@ import statistics
 
 import pytest
 
-from mmedit_vit.analysis import paper_tables as paper
 from mmedit_vit.datasets import make_synthetic_ade20k
 from mmedit_vit.reproduce import TABLES, Plan, build_table, collect, dry_run
 from seg_helpers import ROOT, run_tool
