@@ -22,6 +22,7 @@ TINY = dict(arch=dict(embed_dims=32, num_heads=2, depth=2), img_size=32)
 SEG_HEAD = dict(channels=32, num_classes=4)
 # arguments a class needs to be built at all (the checked argument is added to these)
 REQUIRED = {
+    'Corrupt': dict(corruption='gaussian_noise', severity=3),
     'PlainViT': TINY, 'GatedViT': TINY, 'CBViT': TINY, 'EDITViT': TINY,
     'MatmulResizeSegmenterMaskTransformerHead': dict(SEG_HEAD, in_channels=32, num_layers=1, num_heads=2,
                                                      embed_dims=32),

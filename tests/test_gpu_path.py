@@ -42,7 +42,8 @@ def test_models_import_and_run_without_openmmlab_data_stack():
 def test_the_blocked_import_is_real():
     """The prelude does block: importing mmcv behind it fails (so the test above can fail)."""
     proc = run_python('import mmedit_vit.datasets.transforms.perturbations')
-    assert proc.returncode != 0 and 'None in sys.modules' in proc.stderr
+    assert proc.returncode != 0
+    assert 'None in sys.modules' in proc.stderr or "'mmcv' is not a package" in proc.stderr, proc.stderr[-2000:]
 
 
 @pytest.mark.slow

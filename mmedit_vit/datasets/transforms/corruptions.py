@@ -13,6 +13,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 from PIL import Image
 
+from ...utils.arg_checks import check_choice, check_int
 from .imagecorruptions_compat import corruption_functions
 
 CORRUPTION_FAMILIES: Dict[str, List[str]] = {
@@ -93,13 +94,12 @@ class Corrupt(BaseTransform):
     def __init__(self, corruption: str, severity: int, seed: int = 0, channel_order: str = 'bgr') -> None:
         if corruption not in CORRUPTIONS:
             raise ValueError(f'corruption {corruption!r} is not known; choose one of {CORRUPTIONS}')
-        if severity not in SEVERITIES:
-            raise ValueError(f'severity={severity!r} must be one of {SEVERITIES}')
-        if channel_order not in ('bgr', 'rgb'):
-            raise ValueError(f"channel_order={channel_order!r} must be 'bgr' or 'rgb'")
+        check_int('severity', severity, min=min(SEVERITIES), max=max(SEVERITIES))
+        check_int('seed', seed, min=0)
+        check_choice('channel_order', channel_order, ('bgr', 'rgb'))
         self.corruption = corruption
-        self.severity = int(severity)
-        self.seed = int(seed)
+        self.severity = severity
+        self.seed = seed
         self.channel_order = channel_order
 
     def transform(self, results: dict) -> dict:
