@@ -78,15 +78,23 @@ def test_tta_and_show_dir(trained, data_root, tmp_path):
 
 @pytest.mark.slow
 def test_perturbed_evaluation_is_reproducible(trained, data_root, tmp_path):
+    """The same seed gives the same predictions, pixel for pixel; another seed draws other noise.
+
+    Predictions (``--out``), not the rounded mIoU, are compared: two noise draws can give equal mIoU."""
+    import numpy as np
+    from PIL import Image
     _, checkpoint = trained
-    results = []
+    predictions = []
     for i, seed in enumerate((3, 3, 4)):
-        out = str(tmp_path / f'noise{i}')
+        out, pred_dir = str(tmp_path / f'noise{i}'), tmp_path / f'pred{i}'
         check(run_tool(['tools/test.py', DEMO_CONFIG, checkpoint, '--perturb', 'gaussian_noise_10',
-                        '--perturb-seed', str(seed), '--work-dir', out, '--cfg-options'] + data_options(data_root)))
-        results.append(latest_test_metrics(out)['mIoU'])
-    assert results[0] == results[1]
-    assert results[0] != results[2]
+                        '--perturb-seed', str(seed), '--work-dir', out, '--out', str(pred_dir),
+                        '--cfg-options'] + data_options(data_root)))
+        files = sorted(pred_dir.rglob('*.png'))
+        assert len(files) == 8, files
+        predictions.append(np.stack([np.asarray(Image.open(f)) for f in files]))
+    assert np.array_equal(predictions[0], predictions[1])
+    assert not np.array_equal(predictions[0], predictions[2])
 
 
 @pytest.mark.slow
