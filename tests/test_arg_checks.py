@@ -13,6 +13,7 @@ import typing
 import mmengine.registry as registries
 import numpy as np
 import pytest
+import torch
 from mmengine.registry import Registry
 
 import mmedit_vit  # noqa: F401  (registers the modules)
@@ -35,11 +36,14 @@ REQUIRED = {
     'LoadSegLabels': dict(num_classes=150),
     'ViTLayerDecayOptimWrapperConstructor': dict(optim_wrapper_cfg=dict(optimizer=dict(type='SGD', lr=0.1))),
     'ImageFolderDataset': dict(lazy_init=True), 'ImageNetSubsetDataset': dict(lazy_init=True),
+    'DeferredLogOptimWrapper': dict(optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)),
+    'DeferredLogAmpOptimWrapper': dict(optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)),
 }
 # built with REQUIRED alone too, to show the checked values are the only thing wrong
 NOT_BUILT = {
     'FastResumeIterBasedTrainLoop': 'needs a built runner and data loader',
     'SafeRunner': 'needs a whole config',
+    **({} if torch.cuda.is_available() else {'DeferredLogAmpOptimWrapper': "mmengine's AmpOptimWrapper needs CUDA"}),
 }
 # classes whose arguments are not checked here, with the reason
 EXEMPT = {

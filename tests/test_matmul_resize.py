@@ -2,7 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import MODELS
+from mmengine.registry import MODELS, DefaultScope
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads import decode_head
 from mmseg.models.losses import accuracy
@@ -95,8 +95,9 @@ def test_head_loss_equals_mmseg_head(name, monkeypatch):
     """Same weights, same inputs: the losses, accuracy and parameter gradients of mmseg's head, without
     mmseg's F.interpolate resize in the loss."""
     kwargs, make_inputs = HEADS[name]
-    reference = MODELS.build(dict(type=f'mmseg.{name}', **kwargs))
-    ours = MODELS.build(dict(type=f'MatmulResize{name}', **kwargs))
+    with DefaultScope.overwrite_default_scope('mmseg'):  # the heads build their losses in the current scope
+        reference = MODELS.build(dict(type=f'mmseg.{name}', **kwargs))
+        ours = MODELS.build(dict(type=f'MatmulResize{name}', **kwargs))
     assert isinstance(ours, type(reference))
     ours.load_state_dict(reference.state_dict(), strict=True)
     inputs = make_inputs()

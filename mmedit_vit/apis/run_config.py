@@ -39,6 +39,7 @@ def load_run_config(config: str, work_dir: Optional[str] = None, cfg_options: Op
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     add_safety_hooks(cfg)
+    defer_scalar_reads(cfg)
     add_sample_checks(cfg)
     return cfg
 
@@ -56,6 +57,30 @@ def add_safety_hooks(cfg: Config) -> None:
     present = {h.get('type') for h in hooks}
     hooks += [dict(type=name) for name in SAFETY_HOOKS if name not in present]
     cfg.custom_hooks = hooks
+
+
+# mmengine's classes -> the same with the logged scalars read back once per logging interval
+DEFERRED_TYPES = {'RuntimeInfoHook': 'DeferredRuntimeInfoHook', 'OptimWrapper': 'DeferredLogOptimWrapper',
+                  'AmpOptimWrapper': 'DeferredLogAmpOptimWrapper'}
+
+
+def defer_scalar_reads(cfg: Config) -> None:
+    """Losses and the clipped gradient norm stay on the device until an iteration logs, saves or ends an
+    epoch (``DeferredRuntimeInfoHook``, ``DeferredLogOptimWrapper``): no host-device sync in between.
+    mmengine's classes (also when the config leaves them to the runner's defaults) are swapped; other
+    types are kept."""
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = {}
+    runtime = cfg.default_hooks.get('runtime_info') or dict(type='RuntimeInfoHook')
+    cfg.default_hooks.runtime_info = dict(runtime, type=_deferred(runtime.get('type')))
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and 'optimizer' in wrapper:
+        wrapper['type'] = _deferred(wrapper.get('type', 'OptimWrapper'))
+
+
+def _deferred(name: str) -> str:
+    bare = name[len('mmengine.'):] if name.startswith('mmengine.') else name
+    return DEFERRED_TYPES.get(bare, name)
 
 
 def _pipelines(cfg: Config) -> Iterator[list]:
@@ -305,10 +330,13 @@ def apply_speed_options(cfg: Config, amp: bool = False, amp_dtype: Optional[str]
         if not torch.cuda.is_available():
             raise RuntimeError('--amp / --amp-dtype need a CUDA device; none is available here')
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp works with optim_wrapper type OptimWrapper, not {wrapper!r}')
+        amp_types = {'OptimWrapper': 'AmpOptimWrapper', 'AmpOptimWrapper': 'AmpOptimWrapper',
+                     'DeferredLogOptimWrapper': 'DeferredLogAmpOptimWrapper',
+                     'DeferredLogAmpOptimWrapper': 'DeferredLogAmpOptimWrapper'}
+        if wrapper not in amp_types:
+            raise ValueError(f'--amp works with optim_wrapper types {sorted(amp_types)}, not {wrapper!r}')
         dtype = amp_dtype or 'float16'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.type = amp_types[wrapper]
         cfg.optim_wrapper.dtype = dtype
         cfg.optim_wrapper.loss_scale = 'dynamic' if dtype == 'float16' else 1.0
     if isinstance(compile_model, str):

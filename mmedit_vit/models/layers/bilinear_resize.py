@@ -9,7 +9,6 @@ the 512x512 label: 256 outputs per source, 150 classes, every step). Here the ba
 from typing import Dict, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 
 
 def interpolation_matrix(in_size: int, out_size: int, align_corners: bool, device: torch.device,
@@ -28,7 +27,8 @@ def interpolation_matrix(in_size: int, out_size: int, align_corners: bool, devic
     left = src.floor().long().clamp(max=in_size - 1)
     right = (left + 1).clamp(max=in_size - 1)
     weight_right = (src - left).unsqueeze(1)
-    matrix = F.one_hot(left, in_size) * (1 - weight_right) + F.one_hot(right, in_size) * weight_right
+    columns = torch.arange(in_size, device=device)  # one-hot rows by comparison: F.one_hot reads its range back
+    matrix = (columns == left.unsqueeze(1)) * (1 - weight_right) + (columns == right.unsqueeze(1)) * weight_right
     return matrix.to(dtype)
 
 
