@@ -95,6 +95,26 @@ def test_non_finite_loss_stops_before_saving(tmp_path):
     assert last_checkpoint(str(tmp_path)).endswith('iter_4.pth')
 
 
+def test_non_finite_weights_are_not_saved(tmp_path):
+    """A finite loss with weights made NaN after it (as an inf gradient would): refused when a save is due."""
+    from mmengine.hooks import Hook
+
+    class Poison(Hook):
+        priority = 'HIGHEST'  # before NonFiniteLossHook's check of the same iteration
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if batch_idx == 5:
+                with torch.no_grad():
+                    runner.model.fc2.bias[0] = float('inf')
+
+    runner = toy_runner(str(tmp_path), max_iters=12, interval=3, max_keep=3)
+    runner.register_hook(Poison())
+    with pytest.raises(TrainingDivergedError, match=r'weights are not finite after iteration 6 \(1 tensors, first '
+                                                    r'fc2.bias\)'):
+        runner.train()
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) == ['iter_3.pth']
+
+
 # ----------------------------------------------------------------------------- kill during save
 KILLED_WRITER = textwrap.dedent('''
     import os, sys, time
