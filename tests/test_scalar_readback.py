@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 from toy_runner import toy_config
 
 from mmedit_vit.analysis.op_count import OpCounter
-from mmedit_vit.apis.run_config import apply_speed_options, build_runner, defer_scalar_reads, load_run_config
+from mmedit_vit.apis.run_config import build_runner, defer_scalar_reads, load_run_config
 from mmedit_vit.datasets import make_synthetic_ade20k
 from mmedit_vit.engine import TrainingDivergedError
 from mmedit_vit.engine.scalar_readback import ScalarQueue
@@ -120,9 +120,3 @@ def test_mmengine_classes_are_swapped_and_others_kept():
     no_type = Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))))
     defer_scalar_reads(no_type)
     assert no_type.optim_wrapper.type == 'DeferredLogOptimWrapper'
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='mmengine AmpOptimWrapper needs CUDA')
-def test_amp_keeps_the_deferred_wrapper():
-    cfg = Config(dict(optim_wrapper=dict(type='DeferredLogOptimWrapper', optimizer=dict(type='SGD', lr=0.1))))
-    assert apply_speed_options(cfg, amp_dtype='bfloat16').optim_wrapper.type == 'DeferredLogAmpOptimWrapper'

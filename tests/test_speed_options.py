@@ -29,8 +29,13 @@ def config():
 @pytest.mark.parametrize('amp,dtype,scale', [(True, None, 'dynamic'), (True, 'float16', 'dynamic'),
                                              (False, 'bfloat16', 1.0), (True, 'bfloat16', 1.0)])
 def test_amp_flags_select_mmengine_amp_wrapper(fake_cuda, amp, dtype, scale):
+    """mmengine's AmpOptimWrapper, as its subclass that logs the gradient norm once per logging interval."""
+    from mmengine.optim import AmpOptimWrapper
+
+    from mmedit_vit.engine.optimizers import DeferredLogAmpOptimWrapper
     cfg = apply_speed_options(config(), amp=amp, amp_dtype=dtype)
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'DeferredLogAmpOptimWrapper'
+    assert issubclass(DeferredLogAmpOptimWrapper, AmpOptimWrapper)
     assert cfg.optim_wrapper.dtype == (dtype or 'float16')
     assert cfg.optim_wrapper.loss_scale == scale
     assert cfg.optim_wrapper.optimizer.type == config().optim_wrapper.optimizer.type  # the rest is untouched

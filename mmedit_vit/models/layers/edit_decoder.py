@@ -1,10 +1,11 @@
 """The EDIT decoder layer: [CLS] refined by single-head cross-attention, one instance for all depths."""
-from typing import List, Sequence, Type
+from typing import List, Sequence, Tuple, Type
 
 import torch
 from timm.layers import LayerNorm
 from torch import nn
 
+from .cls_chain import ClsChain
 from .probe import MapProbe
 
 
@@ -40,11 +41,29 @@ class EDITDecoderLayer(nn.Module):
         # concatenated copy the norm would otherwise save for backward)
         k_all, v_all = self.kv(self.norm_src(torch.stack(list(tokens)))).chunk(2, dim=-1)
         k_all = k_all.transpose(-2, -1)  # (D, B, d, N): each depth's keys ready for q @ K^T
+        if self._chain_applies():
+            return list(self._chain(cls, k_all, v_all))
         outs = []
         for k, v in zip(k_all.unbind(0), v_all.unbind(0)):
             cls = self.step(cls, k, v)
             outs.append(cls)
         return outs
+
+    def _chain_applies(self) -> bool:
+        """``ClsChain`` computes LayerNorms with weight and bias and a biased K/V projection; the maps are
+        exposed through the per-step path."""
+        norms = (self.norm_src, self.norm)
+        return (not self.expose_maps and self.kv.bias is not None
+                and all(isinstance(m, nn.LayerNorm) and m.weight is not None and m.bias is not None for m in norms))
+
+    def _chain(self, cls: torch.Tensor, k_t: torch.Tensor, v: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        params = (self.norm_src.weight, self.norm_src.bias, self.kv.weight, self.kv.bias, self.norm.weight,
+                  self.norm.bias)
+        device = cls.device.type
+        if torch.is_autocast_enabled(device):  # the one-query chain runs in float32, as the norms would
+            with torch.autocast(device, enabled=False):
+                return ClsChain.apply(cls.float(), k_t.float(), v.float(), *params, self.norm_src.eps, self.norm.eps)
+        return ClsChain.apply(cls, k_t, v, *params, self.norm_src.eps, self.norm.eps)
 
     def step(self, cls: torch.Tensor, k_t: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """One depth: cls (B, 1, d), the depth's transposed token keys k_t (B, d, N) and values v (B, N, d)."""
