@@ -45,10 +45,10 @@ def test_window_study_measures_the_vitdet_layout_and_its_bias_memory():
     floats at 128x128, Tiny)."""
     args = argparse.Namespace(window_img_size=128, window_batch=2, window_arch='tiny', reps=1, warmup=0,
                               dtype='float32')
-    vitdet = WINDOW_STUDY['ViTDet: window 14, global 2/5/8/11, rel_pos']
+    vitdet = WINDOW_STUDY['vitdet']
     model = MODELS.build(dict(type='PlainViT', arch='tiny', img_size=224, **vitdet))
     assert model.windowed_blocks == [0, 1, 3, 4, 6, 7, 9, 10] and model.blocks[0].attn.rel_pos_h.shape == (27, 64)
-    rows = {'global attention': {}, 'rel_pos': dict(rel_pos=True), 'windows': dict(window_size=2)}
+    rows = {'global': {}, 'rel_pos': dict(rel_pos=True), 'windows': dict(window_size=2)}
     results = window_study_results(args, torch.device('cpu'), torch.float32, rows)
     assert list(results) == list(rows)
     (sec, saved, peak), (_, saved_rel, _), (_, saved_win, _) = results.values()

@@ -19,7 +19,8 @@ Memory: peak allocated memory on CUDA; on the CPU, the bytes autograd saves for 
 11 out, as UperNet reads them) at a segmentation crop: saved-activation memory (on CUDA also the
 peak) and time with and without it.
 ``--window-study`` measures ViTDet's windowed attention (window 14, global blocks 2, 5, 8, 11, relative
-position biases) against global attention in every block, at ``--window-img-size`` (ViTDet: 1024):
+position biases; ``vitdet``) against global attention in every block (``global``, and ``global_rel_pos``
+with the biases), at ``--window-img-size`` (ViTDet: 1024; rows chosen with ``--window-rows``):
 forward+backward time, saved activations, on CUDA the peak memory. ``--window-only`` runs only it.
 """
 import argparse
@@ -199,11 +200,12 @@ def checkpoint_study(args, device: torch.device, dtype: torch.dtype) -> List[str
 
 # ViTDet's ViT-B layout (Li et al. 2022; mmdet projects/ViTDet): the rows of the window study
 WINDOW_STUDY = {
-    'global attention': dict(),
-    'global attention + rel_pos': dict(rel_pos=True),
-    'ViTDet: window 14, global 2/5/8/11, rel_pos': dict(window_size=14, global_attn_indexes=(2, 5, 8, 11),
-                                                         rel_pos=True),
+    'global': dict(),
+    'global_rel_pos': dict(rel_pos=True),
+    'vitdet': dict(window_size=14, global_attn_indexes=(2, 5, 8, 11), rel_pos=True),
 }
+WINDOW_STUDY_LABELS = {'global': 'global attention', 'global_rel_pos': 'global attention + rel_pos',
+                       'vitdet': 'ViTDet: window 14, global 2/5/8/11, rel_pos'}
 
 
 def step_cost(step: Callable[[], None], device: torch.device, reps: int, warmup: int) -> Tuple[float, int, int]:
@@ -229,7 +231,8 @@ def window_study_results(args, device: torch.device, dtype: torch.dtype,
     size = args.window_img_size
     x = torch.randn(args.window_batch, 3, size, size, device=device)
     results = {}
-    for name, options in (WINDOW_STUDY if rows is None else rows).items():
+    rows = {name: WINDOW_STUDY[name] for name in args.window_rows} if rows is None else rows
+    for name, options in rows.items():
         model = MODELS.build(dict(type='PlainViT', arch=args.window_arch, img_size=size, with_cls_token=False,
                                   **options)).to(device).train()
 
@@ -253,10 +256,11 @@ def window_study(args, device: torch.device, dtype: torch.dtype) -> List[str]:
              f'{args.window_img_size}x{args.window_img_size}, {args.dtype}, median of {args.reps}:', '',
              '| attention | ms | saved act. MiB |' + (' peak MiB |' if cuda else '') + ' saved x global |',
              '|---|---:|---:|' + ('---:|' if cuda else '') + '---:|']
-    reference = results['global attention'][1]
+    reference = results['global'][1] if 'global' in results else None
     for name, (sec, saved, peak) in results.items():
-        lines.append(f'| {name} | {1000 * sec:.0f} | {saved / 2**20:.0f} |' + (f' {peak / 2**20:.0f} |' if cuda else '')
-                     + f' {saved / reference:.3f} |')
+        ratio = f'{saved / reference:.3f}' if reference else '-'
+        memory = f' {saved / 2**20:.0f} |' + (f' {peak / 2**20:.0f} |' if cuda else '')
+        lines.append(f'| {WINDOW_STUDY_LABELS[name]} | {1000 * sec:.0f} |{memory} {ratio} |')
     return lines
 
 
@@ -288,6 +292,8 @@ def main() -> None:
     parser.add_argument('--window-batch', type=int, default=1, help='batch of the --window-study')
     parser.add_argument('--window-arch', default='base', choices=list(ARCH_SETTINGS),
                         help='backbone size of the --window-study')
+    parser.add_argument('--window-rows', nargs='+', default=list(WINDOW_STUDY), choices=list(WINDOW_STUDY),
+                        help='attention layouts of the --window-study (global_rel_pos keeps an N x N bias per block)')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (default: torch default)')
     parser.add_argument('--out', default='work_dirs/benchmark')
     args = parser.parse_args()
