@@ -43,8 +43,10 @@ class ScalarQueue:
 
 
 def attach_queue(message_hub: MessageHub) -> ScalarQueue:
-    """Starts queueing for ``message_hub``: producers (``DeferredLogOptimWrapper``) push instead of logging."""
-    return _QUEUES.setdefault(message_hub, ScalarQueue())
+    """Starts queueing for ``message_hub``: producers (``DeferredLogOptimWrapper``) push instead of logging.
+    A queue left by a run that stopped with an error is replaced."""
+    _QUEUES[message_hub] = ScalarQueue()
+    return _QUEUES[message_hub]
 
 
 def detach_queue(message_hub: MessageHub) -> None:
