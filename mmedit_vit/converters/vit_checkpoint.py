@@ -159,6 +159,8 @@ def convert_vit_state_dict(
         state.update({k: torch.ones_like(target[k]) for k in gammas})
         notes.append('checkpoint has no LayerScale: gamma set to 1 (the same function)')
 
+    _zero_rel_pos(state, target, notes)
+
     patterns = [re.compile(p) for p in missing_ok]
     fresh = [k for k in target if k not in state and any(p.search(k) for p in patterns)]
     if fresh:
@@ -173,6 +175,21 @@ def convert_vit_state_dict(
             + '. Check arch / patch_size / num_registers / layer_scale_init / gate / cb_mode, '
             "or list new modules in init_cfg's missing_ok.")
     return Conversion({k: state[k].to(target[k].dtype) for k in target}, notes)
+
+
+REL_POS_SUFFIXES = ('attn.rel_pos_h', 'attn.rel_pos_w')
+
+
+def _zero_rel_pos(state: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor], notes: List[str]) -> None:
+    """A checkpoint without relative position tables (a global-attention model) starts them at zero, as
+    ViTDet does for MAE weights: a zero bias leaves the attention as it was. Only when every table is absent;
+    a checkpoint with some of them is a mismatch."""
+    tables = [k for k in target if k.endswith(REL_POS_SUFFIXES)]
+    if not tables or any(k in state for k in tables):
+        return
+    state.update({k: torch.zeros_like(target[k]) for k in tables})
+    notes.append(f'checkpoint has no relative position tables: {len(tables)} set to zero '
+                 f'({_summary(tables, limit=len(tables))})')
 
 
 INIT_CFG_KEYS = ('checkpoint', 'prefix', 'missing_ok', 'map_location')

@@ -16,8 +16,9 @@ from timm.models.vision_transformer import init_weights_vit_timm
 from torch import nn
 
 from ...converters import load_pretrained
-from ...utils.arg_checks import check_bool, check_float, check_int, check_ints
+from ...utils.arg_checks import check_bool, check_choice, check_float, check_int, check_ints
 from ..layers import Attention, Block, BroadcastMlp, EDITDecoderLayer
+from ..layers.attention import PREFIX_IN_WINDOWS
 from ..layers.context_broadcast import CB_MODES, CLS_CB_MODES
 
 ARCH_SETTINGS: Dict[str, Dict[str, Union[int, float]]] = {
@@ -83,6 +84,22 @@ def _check_indices(name: str, indices: Sequence[int], depth: int) -> List[int]:
     return out
 
 
+def _check_global_attn_indexes(indexes: Sequence[int], window_size: int, depth: int) -> List[int]:
+    """0-based, unique block indexes; only meaningful next to windowed attention."""
+    check_ints('global_attn_indexes', indexes)
+    for i in indexes:
+        if not 0 <= i < depth:
+            raise ValueError(f'global_attn_indexes entry {i!r} is not a block: allowed are integers in '
+                             f'[0, {depth - 1}]')
+    repeated = sorted({i for i in indexes if list(indexes).count(i) > 1})
+    if repeated:
+        raise ValueError(f'global_attn_indexes={list(indexes)!r} repeats {repeated}; give each block once')
+    if indexes and not window_size:
+        raise ValueError(f'global_attn_indexes={list(indexes)!r} needs window_size > 0: with window_size=0 every '
+                         'block is global already')
+    return sorted(indexes)
+
+
 def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
     """mmseg's backbone convention: a deprecated ``pretrained`` path becomes a ``Pretrained`` init_cfg."""
     if pretrained is None:
@@ -130,6 +147,17 @@ class PlainViT(BaseModule):
         with_cp: activation checkpointing (mmseg's name): in training, every block and the EDIT
             decoder keep only their inputs and recompute the rest in the backward pass; the
             gradients are those of ``with_cp=False``.
+        window_size: ViTDet's windowed attention: blocks not in ``global_attn_indexes`` attend within
+            window_size x window_size windows of the patch grid, padded to whole windows (the padding
+            is masked and cropped, so it never changes a real token). 0: every block is global.
+        global_attn_indexes: 0-based indexes of the blocks that keep global attention (ViTDet ViT-B:
+            2, 5, 8, 11); only with ``window_size`` > 0.
+        rel_pos: decomposed relative position biases in every block (ViTDet / SAM), tables sized for the
+            window (windowed blocks) or the ``img_size`` patch grid (global blocks), zero-initialised and
+            interpolated to the input at run time.
+        prefix_in_windows: [CLS] / registers in windowed blocks: 'every_window' (keys and values of
+            every window; they attend to the whole image) or 'global_blocks' (they meet the patches in the
+            global blocks only; in windowed blocks they attend among themselves).
     """
 
     def __init__(
@@ -158,6 +186,10 @@ class PlainViT(BaseModule):
             frozen_stages: int = -1,
             pretrained: Optional[str] = None,
             with_cp: bool = False,
+            window_size: int = 0,
+            global_attn_indexes: Sequence[int] = (),
+            rel_pos: bool = False,
+            prefix_in_windows: str = 'every_window',
             init_cfg: Optional[dict] = None,
     ) -> None:
         settings = resolve_arch(arch)
@@ -177,8 +209,11 @@ class PlainViT(BaseModule):
         check_ints('out_indices', out_indices, scalar_ok=True, empty_ok=False)
         check_int('frozen_stages', frozen_stages, min=-1)
         for name, flag in (('with_cls_token', with_cls_token), ('qkv_bias', qkv_bias), ('cls_decoder', cls_decoder),
-                           ('final_norm', final_norm), ('out_cls_token', out_cls_token), ('with_cp', with_cp)):
+                           ('final_norm', final_norm), ('out_cls_token', out_cls_token), ('with_cp', with_cp),
+                           ('rel_pos', rel_pos)):
             check_bool(name, flag)
+        check_int('window_size', window_size, min=0)
+        check_choice('prefix_in_windows', prefix_in_windows, PREFIX_IN_WINDOWS)
         super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         dim, depth, num_heads = int(settings['embed_dims']), int(settings['depth']), int(settings['num_heads'])
         _check_sizes(dim, num_heads, img_size, patch_size, in_channels)
@@ -201,6 +236,12 @@ class PlainViT(BaseModule):
         if not out_indices:
             raise ValueError('out_indices must name at least one block')
         self.out_indices = _check_indices('out_indices', out_indices, depth)
+        self.global_attn_indexes = _check_global_attn_indexes(global_attn_indexes, window_size, depth)
+        if prefix_in_windows != 'every_window' and not window_size:
+            raise ValueError(f'prefix_in_windows={prefix_in_windows!r} needs windowed attention (window_size > 0)')
+        self.window_size = window_size
+        self.rel_pos = rel_pos
+        self.prefix_in_windows = prefix_in_windows
 
         self.embed_dims = dim
         self.depth = depth
@@ -229,12 +270,24 @@ class PlainViT(BaseModule):
         self.blocks = nn.ModuleList([
             Block(dim, num_heads, mlp_ratio=settings['mlp_ratio'], qkv_bias=qkv_bias, proj_drop=drop_rate,
                   attn_drop=attn_drop_rate, layer_scale_init=layer_scale_init, drop_path=drop_paths[i],
-                  norm_layer=norm_layer, attn_layer=attn_layer, mlp_layer=cb_mlp if i in self.cb_layers else Mlp)
+                  norm_layer=norm_layer, attn_layer=partial(attn_layer, **self._block_attention(i)),
+                  mlp_layer=cb_mlp if i in self.cb_layers else Mlp)
             for i in range(depth)])
         self.decoder = EDITDecoderLayer(dim, qkv_bias=qkv_bias, norm_layer=norm_layer) if cls_decoder else None
         self.norm = norm_layer(dim) if final_norm else nn.Identity()
         self._init_default_weights()
         self._freeze_stages()
+
+    def _block_attention(self, index: int) -> dict:
+        """Window size and relative-position table size of block ``index``."""
+        window = 0 if index in self.global_attn_indexes else self.window_size
+        rel_pos_size = ((window, window) if window else self.pos_grid) if self.rel_pos else None
+        return dict(window_size=window, rel_pos_size=rel_pos_size, prefix_in_windows=self.prefix_in_windows)
+
+    @property
+    def windowed_blocks(self) -> List[int]:
+        """Indexes of the blocks with windowed attention."""
+        return [i for i, block in enumerate(self.blocks) if block.attn.window_size]
 
     # ----------------------------------------------------------------------------------------- init
     def _init_default_weights(self) -> None:
@@ -297,7 +350,7 @@ class PlainViT(BaseModule):
         run_decoder = self.decoder is not None and self.out_cls_token
         depth_tokens = []
         for i, block in enumerate(self.blocks[:last + 1]):
-            x = self._run(block, x)
+            x = self._run(block, x, grid=grid, num_prefix_tokens=self.num_prefix_tokens)
             if run_decoder:
                 depth_tokens.append(x)
             elif i in self.out_indices:
@@ -311,13 +364,13 @@ class PlainViT(BaseModule):
     def _decode(self, cls: torch.Tensor, *depth_tokens: torch.Tensor) -> List[torch.Tensor]:
         return self.decoder(cls, depth_tokens)
 
-    def _run(self, module, *args: torch.Tensor):
+    def _run(self, module, *args: torch.Tensor, **kwargs):
         """Calls ``module``; under ``with_cp`` in training, through non-reentrant activation checkpointing
         (the RNG state is restored for the recomputation, so drop path draws the same masks). The
         decoder is checkpointed as a whole: it keeps only the depths' tokens, which the blocks keep anyway."""
         if self.with_cp and self.training and torch.is_grad_enabled():
-            return torch.utils.checkpoint.checkpoint(module, *args, use_reentrant=False)
-        return module(*args)
+            return torch.utils.checkpoint.checkpoint(module, *args, use_reentrant=False, **kwargs)
+        return module(*args, **kwargs)
 
     def _format_output(self, x: torch.Tensor, cls: Optional[torch.Tensor], index: int,
                        grid: Tuple[int, int]):

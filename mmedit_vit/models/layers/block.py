@@ -3,13 +3,14 @@
 Same parameter names as timm's ``Block`` (norm1, attn, ls1, norm2, mlp, ls2), so timm weights load
 directly; unlike timm's, it takes configured attention / MLP constructors (e.g. a gated attention).
 """
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 from timm.layers import DropPath, LayerNorm, LayerScale, Mlp
 from torch import nn
 
 from .attention import Attention
+from .windows import crop_windows_padding, pad_to_windows
 
 
 class Block(nn.Module):
@@ -39,6 +40,22 @@ class Block(nn.Module):
         self.ls2 = LayerScale(dim, init_values=layer_scale_init) if layer_scale_init else nn.Identity()
         self.drop_path2 = DropPath(drop_path) if drop_path > 0. else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path1(self.ls1(self.attn(self.norm1(x))))
+    def forward(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
+                num_prefix_tokens: int = 0) -> torch.Tensor:
+        """x: (B, N, C); ``grid`` and ``num_prefix_tokens`` (the patch grid behind the prefix tokens) are
+        needed by windowed / relative-position attention only."""
+        x = x + self.drop_path1(self.ls1(self._attention(self.norm1(x), grid, num_prefix_tokens)))
         return x + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
+
+    def _attention(self, x: torch.Tensor, grid: Optional[Tuple[int, int]], num_prefix_tokens: int) -> torch.Tensor:
+        """ViTDet's order: the normed tokens are padded to whole windows, attend, and the padding is cropped."""
+        if not getattr(self.attn, 'needs_grid', False):
+            return self.attn(x)
+        window_size = self.attn.window_size
+        if not window_size:
+            return self.attn(x, grid=grid, num_prefix_tokens=num_prefix_tokens)
+        if grid is None:
+            raise ValueError('a windowed block needs the patch grid: call it with grid=(H, W)')
+        padded_x, padded = pad_to_windows(x, grid, num_prefix_tokens, window_size)
+        out = self.attn(padded_x, grid=padded, num_prefix_tokens=num_prefix_tokens, valid_grid=grid)
+        return crop_windows_padding(out, padded, grid, num_prefix_tokens)

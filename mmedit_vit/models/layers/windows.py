@@ -1,0 +1,105 @@
+"""Window partitioning of a token sequence ``[prefix tokens; H*W patch tokens]`` (ViTDet / SAM).
+
+timm's ``window_partition`` / ``window_unpartition`` and decomposed relative position biases are reused;
+this module adds what a sequence with [CLS] / register tokens in front needs: padding the patch grid to
+whole windows (prefix untouched), the mask of the padded keys, and the dense map of windowed attention
+for the probes.
+"""
+import math
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from timm.models.vision_transformer_sam import get_decomposed_rel_pos_bias, window_partition, window_unpartition
+
+Grid = Tuple[int, int]
+
+
+def padded_grid(grid: Grid, window_size: int) -> Grid:
+    """The patch grid rounded up to whole windows."""
+    return tuple(math.ceil(s / window_size) * window_size for s in grid)
+
+
+def pad_to_windows(x: torch.Tensor, grid: Grid, num_prefix_tokens: int, window_size: int) -> Tuple[torch.Tensor, Grid]:
+    """Zero-pads the patch grid of ``x`` (B, P + H*W, C) at the bottom/right to whole windows."""
+    padded = padded_grid(grid, window_size)
+    if padded == tuple(grid):
+        return x, padded
+    B, _, C = x.shape
+    patches = x[:, num_prefix_tokens:].reshape(B, *grid, C)
+    patches = F.pad(patches, (0, 0, 0, padded[1] - grid[1], 0, padded[0] - grid[0]))
+    return torch.cat([x[:, :num_prefix_tokens], patches.flatten(1, 2)], dim=1), padded
+
+
+def crop_windows_padding(x: torch.Tensor, padded: Grid, grid: Grid, num_prefix_tokens: int) -> torch.Tensor:
+    """Inverse of ``pad_to_windows``: drops the padded patch tokens."""
+    if tuple(padded) == tuple(grid):
+        return x
+    B, _, C = x.shape
+    patches = x[:, num_prefix_tokens:].reshape(B, *padded, C)[:, :grid[0], :grid[1]]
+    return torch.cat([x[:, :num_prefix_tokens], patches.flatten(1, 2)], dim=1)
+
+
+def to_windows(t: torch.Tensor, grid: Grid, window_size: int) -> torch.Tensor:
+    """(B, heads, H*W, d) over a grid of whole windows -> (B * windows, heads, window_size**2, d)."""
+    B, heads, _, d = t.shape
+    windows, _ = window_partition(t.transpose(1, 2).reshape(B, *grid, heads * d), window_size)
+    return windows.reshape(-1, window_size * window_size, heads, d).transpose(1, 2)
+
+
+def from_windows(windows: torch.Tensor, grid: Grid, window_size: int) -> torch.Tensor:
+    """Inverse of ``to_windows``, in token-major layout: -> (B, H*W, heads, d)."""
+    n, heads, _, d = windows.shape
+    x = window_unpartition(windows.transpose(1, 2).reshape(n, window_size, window_size, heads * d), window_size,
+                           tuple(grid))
+    return x.reshape(x.shape[0], grid[0] * grid[1], heads, d)
+
+
+def valid_keys(padded: Grid, grid: Grid, device: torch.device) -> torch.Tensor:
+    """(Hp*Wp,) True for the real patch tokens of a padded grid, False for the padding."""
+    rows = torch.arange(padded[0], device=device) < grid[0]
+    cols = torch.arange(padded[1], device=device) < grid[1]
+    return (rows[:, None] & cols[None, :]).flatten()
+
+
+def window_valid_keys(padded: Grid, grid: Grid, window_size: int, device: torch.device) -> torch.Tensor:
+    """(windows, window_size**2) True for the real patch tokens of each window."""
+    valid = valid_keys(padded, grid, device).to(torch.uint8).view(1, 1, -1, 1)
+    return to_windows(valid, padded, window_size)[:, 0, :, 0].bool()
+
+
+def rel_pos_bias(q: torch.Tensor, rel_pos_h: torch.Tensor, rel_pos_w: torch.Tensor, grid: Grid) -> torch.Tensor:
+    """Decomposed relative position bias of queries (B, heads, H*W, d) over an H x W grid of keys:
+    (B, heads, H*W, H*W). The tables are interpolated to ``2 * side - 1`` rows when their size differs."""
+    B, heads, n, d = q.shape
+    bias = get_decomposed_rel_pos_bias(q.reshape(B * heads, n, d), rel_pos_h, rel_pos_w, tuple(grid), tuple(grid))
+    return bias.view(B, heads, n, n)
+
+
+def dense_window_map(window_attn: torch.Tensor, prefix_attn: torch.Tensor, num_prefix_tokens: int,
+                     padded: Grid, grid: Grid, window_size: int) -> torch.Tensor:
+    """The (B, heads, N, N) attention map over the real tokens (N = P + H*W) of windowed attention.
+
+    window_attn: (B * windows, heads, ws**2, K) probabilities of the patch queries, keys ``[prefix; window]``
+    (K = P + ws**2) or the window alone (K = ws**2); prefix_attn: (B, heads, P, P + Hp*Wp) probabilities of the
+    prefix queries. Pairs that cannot attend to each other get 0.
+    """
+    P, ws = num_prefix_tokens, window_size
+    heads = window_attn.shape[1]
+    n_pad = padded[0] * padded[1]
+    # global key index of the j-th key of the window holding each query: (1, Hp*Wp, 1, ws**2)
+    key_ids = to_windows(torch.arange(n_pad, device=window_attn.device).view(1, 1, n_pad, 1), padded, ws)
+    key_ids = from_windows(key_ids.transpose(-2, -1).expand(-1, -1, ws * ws, -1), padded, ws)
+    to_patches = from_windows(window_attn[..., -ws * ws:], padded, ws)  # (B, Hp*Wp, heads, ws**2)
+    B = to_patches.shape[0]
+    patch_rows = window_attn.new_zeros(B, n_pad, heads, n_pad).scatter_(
+        -1, key_ids.expand(B, -1, heads, -1), to_patches)
+    if window_attn.shape[-1] > ws * ws:
+        to_prefix = from_windows(window_attn[..., :P], padded, ws)
+    else:
+        to_prefix = window_attn.new_zeros(B, n_pad, heads, P)
+    patch_rows = torch.cat([to_prefix, patch_rows], dim=-1).transpose(1, 2)  # (B, heads, Hp*Wp, P + Hp*Wp)
+    dense = torch.cat([prefix_attn, patch_rows], dim=2)
+    keep = torch.cat([torch.ones(P, dtype=torch.bool, device=dense.device),
+                      valid_keys(padded, grid, dense.device)])
+    return dense[:, :, keep][..., keep]
