@@ -241,3 +241,25 @@ def test_large_scale_jitter_draws_scales_and_always_gives_1024_squares():
             inside = np.argwhere((results['img'] == 7).all(-1))  # the image's pixels, not the grey padding
             longer.append(int(inside.max(0).max() - inside.min(0).min()) + 1)
     assert len(longer) >= 20 and min(longer) < 400 and max(longer) == 1024
+
+
+def test_demo_config_is_the_vitdet_detector_at_tiny_width():
+    """The CPU demo keeps the ViTDet detector (windows with global blocks, relative positions, simple pyramid, LN
+    heads, LSJ, fixed-size batches) and changes width, sizes, RoI budgets and schedule only."""
+    demo, real = load_config(DEMO_CONFIG), load_config(CONFIGS['edit', 's'])
+    backbone = demo.model.backbone
+    assert (backbone.type, backbone.arch, backbone.img_size, backbone.window_size) == ('EDITViT', 'tiny', 160, 5)
+    assert (backbone.img_size // 16) % backbone.window_size == 0  # whole windows on the 10x10 map
+    for key in ('global_attn_indexes', 'rel_pos', 'out_indices', 'drop_path_rate'):
+        assert backbone[key] == real.model.backbone[key], key
+    assert backbone.init_cfg is None
+    assert demo.model.neck.in_channels == [48, 96, 192, 192] and demo.model.neck.norm_cfg == real.model.neck.norm_cfg
+    assert demo.model.rpn_head == real.model.rpn_head
+    assert demo.model.roi_head.bbox_head.type == 'Shared4Conv1FCBBoxHead'
+    assert demo.model.data_preprocessor.batch_augments[0].size == (160, 160)
+    train_types = [t.type for t in demo.train_dataloader.dataset.pipeline]
+    assert train_types == [t.type for t in real.train_dataloader.dataset.pipeline]
+    assert demo.train_cfg.type == 'EpochBasedTrainLoop' and demo.default_hooks.checkpoint.by_epoch
+    with torch.device('meta'):
+        model = MODELS.build(demo.model)
+    assert model.backbone.windowed_blocks == WINDOWED
