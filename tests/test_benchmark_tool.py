@@ -1,11 +1,15 @@
-"""tools/benchmark.py measures EDIT both ways: with its decoder (classification) and without (dense use)."""
+"""tools/benchmark.py measures EDIT both ways (with its decoder and without) and ViTDet's windows."""
+import argparse
 import os
 import subprocess
 import sys
 
 import pytest
+import torch
+from mmengine.registry import MODELS
 
 from conftest import ROOT
+from mmedit_vit.analysis.benchmark import WINDOW_STUDY, window_study_results
 
 
 @pytest.mark.slow
@@ -33,3 +37,22 @@ def test_edit_is_measured_with_and_without_its_decoder(tmp_path):
     assert rows['deit3']['flops'] == 1.0
     assert rows['edit, dense (no decoder)']['flops'] < 1.0 < rows['reg4']['flops']
     assert rows['edit, classification (decoder)']['flops'] > rows['edit, dense (no decoder)']['flops']
+
+
+def test_window_study_measures_the_vitdet_layout_and_its_bias_memory():
+    """The study's ViTDet row is ViTDet's ViT-B layout; the measurement sees what relative positions keep for
+    backward: at least one (B, heads, N, N) bias per block on top of global attention (here 12 x 2 x 3 x 64^2
+    floats at 128x128, Tiny)."""
+    args = argparse.Namespace(window_img_size=128, window_batch=2, window_arch='tiny', reps=1, warmup=0,
+                              dtype='float32')
+    vitdet = WINDOW_STUDY['vitdet']
+    model = MODELS.build(dict(type='PlainViT', arch='tiny', img_size=224, **vitdet))
+    assert model.windowed_blocks == [0, 1, 3, 4, 6, 7, 9, 10] and model.blocks[0].attn.rel_pos_h.shape == (27, 64)
+    rows = {'global': {}, 'rel_pos': dict(rel_pos=True), 'windows': dict(window_size=2)}
+    results = window_study_results(args, torch.device('cpu'), torch.float32, rows)
+    assert list(results) == list(rows)
+    (sec, saved, peak), (_, saved_rel, _), (_, saved_win, _) = results.values()
+    assert sec > 0 and peak is None and saved > 0
+    assert saved_rel - saved >= 12 * 2 * 3 * 64 * 64 * 4
+    # windows of 2x2 keep no bias: within one (B, N, d) copy per block of global attention's saved bytes
+    assert abs(saved_win - saved) <= 12 * 2 * 64 * 192 * 4

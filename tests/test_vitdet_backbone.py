@@ -250,3 +250,22 @@ def test_probes_expose_dense_windowed_maps(prefix_in_windows):
             assert torch.equal(patches > 0, (window[:, None] == window[None, :]).expand_as(patches))
             to_prefix = attn[:, :, P:, :P]
             assert (to_prefix > 0).all() if prefix_in_windows == 'every_window' else (to_prefix == 0).all()
+
+
+def test_rel_pos_tables_of_another_img_size_are_resampled(tmp_path):
+    """Global blocks' tables follow img_size (5x5 grid: 9 rows; 7x7: 13 rows) and are resampled linearly on
+    loading; windowed blocks' tables (window 2: 3 rows) load unchanged."""
+    source = build('deit3', window_size=2, global_attn_indexes=(1,), rel_pos=True)
+    with torch.no_grad():
+        for name, p in source.named_parameters():
+            if 'rel_pos' in name:
+                p.copy_(torch.randn(p.shape[1]).expand_as(p) if name.startswith('blocks.1.') else torch.randn_like(p))
+    path = tmp_path / 'rel.pth'
+    torch.save(source.state_dict(), path)
+    target = PlainViT(arch=ARCH, img_size=112, window_size=2, global_attn_indexes=(1,), rel_pos=True).double()
+    notes = load_pretrained(target, checkpoint=str(path))
+    assert any('blocks.1.attn.rel_pos_h 9->13' in n for n in notes), notes
+    loaded, saved = target.state_dict(), source.state_dict()
+    assert loaded['blocks.1.attn.rel_pos_h'].shape == (13, 16)
+    torch.testing.assert_close(loaded['blocks.1.attn.rel_pos_h'], saved['blocks.1.attn.rel_pos_h'][:1].expand(13, -1))
+    assert torch.equal(loaded['blocks.0.attn.rel_pos_w'], saved['blocks.0.attn.rel_pos_w'])

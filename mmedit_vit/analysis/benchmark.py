@@ -3,6 +3,7 @@
     python tools/benchmark.py [--sizes tiny small base] [--batch 8] [--reps 7] [--device cpu|cuda]
                               [--dtype float32|bfloat16] [--threads N] [--block-study] [--out DIR]
                               [--cp-study [--cp-img-size 512] [--cp-batch 2]]
+                              [--window-study [--window-img-size 1024] [--window-batch 1] [--window-arch base]]
 
 One forward + backward pass at 224x224 per measurement. EDIT is measured both ways it is used: for
 classification its decoder refines [CLS] after every block (``out_cls_token=True``, the loss reads the
@@ -17,13 +18,17 @@ Memory: peak allocated memory on CUDA; on the CPU, the bytes autograd saves for 
 ``--cp-study`` measures activation checkpointing (``with_cp``) of the dense backbones (blocks 3, 5, 7,
 11 out, as UperNet reads them) at a segmentation crop: saved-activation memory (on CUDA also the
 peak) and time with and without it.
+``--window-study`` measures ViTDet's windowed attention (window 14, global blocks 2, 5, 8, 11, relative
+position biases; ``vitdet``) against global attention in every block (``global``, and ``global_rel_pos``
+with the biases), at ``--window-img-size`` (ViTDet: 1024; rows chosen with ``--window-rows``):
+forward+backward time, saved activations, on CUDA the peak memory. ``--window-only`` runs only it.
 """
 import argparse
 import os
 import statistics
 import time
 from functools import partial
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.registry import MODELS
@@ -182,18 +187,7 @@ def checkpoint_study(args, device: torch.device, dtype: torch.dtype) -> List[str
                         outs = model(x)
                     sum(o.float().mean() for o in outs).backward()
 
-                for _ in range(args.warmup):
-                    step()
-                saved = saved_activation_bytes(step)
-                peak = None
-                if cuda:
-                    torch.cuda.synchronize()
-                    torch.cuda.reset_peak_memory_stats()
-                    base = torch.cuda.memory_allocated()
-                    step()
-                    peak = torch.cuda.max_memory_allocated() - base
-                times = [measure(step, device) for _ in range(args.reps)]
-                results[with_cp] = (statistics.median(times), saved, peak)
+                results[with_cp] = step_cost(step, device, args.reps, args.warmup)
                 model.cpu()
                 del model
             for with_cp, (sec, saved, peak) in results.items():
@@ -201,6 +195,72 @@ def checkpoint_study(args, device: torch.device, dtype: torch.dtype) -> List[str
                 lines.append(f'| {arch} | {name} | {with_cp} | {1000 * sec:.1f} | {saved / 2**20:.0f} |'
                              + (f' {peak / 2**20:.0f} |' if cuda else '') + f' {ratio:.3f} |')
             print(f'  {arch} {name}: with_cp measured', flush=True)
+    return lines
+
+
+# ViTDet's ViT-B layout (Li et al. 2022; mmdet projects/ViTDet): the rows of the window study
+WINDOW_STUDY = {
+    'global': dict(),
+    'global_rel_pos': dict(rel_pos=True),
+    'vitdet': dict(window_size=14, global_attn_indexes=(2, 5, 8, 11), rel_pos=True),
+}
+WINDOW_STUDY_LABELS = {'global': 'global attention', 'global_rel_pos': 'global attention + rel_pos',
+                       'vitdet': 'ViTDet: window 14, global 2/5/8/11, rel_pos'}
+
+
+def step_cost(step: Callable[[], None], device: torch.device, reps: int, warmup: int) -> Tuple[float, int, int]:
+    """Median seconds of ``reps`` steps, bytes saved for backward, and on CUDA the peak memory above the
+    memory allocated before the step (else None)."""
+    for _ in range(warmup):
+        step()
+    saved = saved_activation_bytes(step)
+    peak = None
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        peak = torch.cuda.max_memory_allocated() - base
+    return statistics.median(measure(step, device) for _ in range(reps)), saved, peak
+
+
+def window_study_results(args, device: torch.device, dtype: torch.dtype,
+                         rows: Optional[Dict[str, dict]] = None) -> Dict[str, Tuple[float, int, Optional[int]]]:
+    """Row name -> ``step_cost`` of the backbone with the row's options, at ``--window-img-size`` (no [CLS],
+    as ViTDet's backbone; the last block's map is the output, as the simple feature pyramid reads it)."""
+    size = args.window_img_size
+    x = torch.randn(args.window_batch, 3, size, size, device=device)
+    results = {}
+    rows = {name: WINDOW_STUDY[name] for name in args.window_rows} if rows is None else rows
+    for name, options in rows.items():
+        model = MODELS.build(dict(type='PlainViT', arch=args.window_arch, img_size=size, with_cls_token=False,
+                                  **options)).to(device).train()
+
+        def step(model=model) -> None:
+            with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32):
+                out = model(x)[-1]
+            out.float().mean().backward()
+
+        results[name] = step_cost(step, device, args.reps, args.warmup)
+        model.cpu()
+        del model
+        print(f'  {name}: measured', flush=True)
+    return results
+
+
+def window_study(args, device: torch.device, dtype: torch.dtype) -> List[str]:
+    """The window study's table: global attention against ViTDet's windows for one backbone size."""
+    results = window_study_results(args, device, dtype)
+    cuda = device.type == 'cuda'
+    lines = ['', f'windowed attention, {args.window_arch}, forward+backward, batch {args.window_batch}, '
+             f'{args.window_img_size}x{args.window_img_size}, {args.dtype}, median of {args.reps}:', '',
+             '| attention | ms | saved act. MiB |' + (' peak MiB |' if cuda else '') + ' saved x global |',
+             '|---|---:|---:|' + ('---:|' if cuda else '') + '---:|']
+    reference = results['global'][1] if 'global' in results else None
+    for name, (sec, saved, peak) in results.items():
+        ratio = f'{saved / reference:.3f}' if reference else '-'
+        memory = f' {saved / 2**20:.0f} |' + (f' {peak / 2**20:.0f} |' if cuda else '')
+        lines.append(f'| {WINDOW_STUDY_LABELS[name]} | {1000 * sec:.0f} |{memory} {ratio} |')
     return lines
 
 
@@ -225,6 +285,15 @@ def main() -> None:
     parser.add_argument('--cp-only', action='store_true', help='run only the --cp-study')
     parser.add_argument('--cp-img-size', type=int, default=512, help='input size of the --cp-study')
     parser.add_argument('--cp-batch', type=int, default=2, help='batch of the --cp-study')
+    parser.add_argument('--window-study', action='store_true',
+                        help="also measure ViTDet's windowed attention against global attention")
+    parser.add_argument('--window-only', action='store_true', help='run only the --window-study')
+    parser.add_argument('--window-img-size', type=int, default=1024, help='input size of the --window-study')
+    parser.add_argument('--window-batch', type=int, default=1, help='batch of the --window-study')
+    parser.add_argument('--window-arch', default='base', choices=list(ARCH_SETTINGS),
+                        help='backbone size of the --window-study')
+    parser.add_argument('--window-rows', nargs='+', default=list(WINDOW_STUDY), choices=list(WINDOW_STUDY),
+                        help='attention layouts of the --window-study (global_rel_pos keeps an N x N bias per block)')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (default: torch default)')
     parser.add_argument('--out', default='work_dirs/benchmark')
     args = parser.parse_args()
@@ -244,9 +313,10 @@ def main() -> None:
              f'| size | backbone | ms | x timm | x deit3 (PlainViT) | {mem_label} | mem x deit3 | aten ops '
              '| ops x deit3 | FLOPs x deit3 |',
              '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|']
-    if args.cp_only:
+    only = args.cp_only or args.window_only
+    if only:
         lines = [f'{args.dtype}, {hardware}']
-    for size in ([] if args.cp_only else args.sizes):
+    for size in ([] if only else args.sizes):
         for r in benchmark_size(size, args, device, dtype):
             lines.append(f"| {r['size']} | {r['model']} | {r['ms']:.1f} | {r['vs_timm']:.3f} | {r['vs_plain']:.3f} | "
                          f"{r['mem_mb']:.0f} | {r['mem_vs_plain']:.3f} | {r['ops']} | {r['ops_vs_plain']:.3f} | "
@@ -255,6 +325,8 @@ def main() -> None:
         lines += block_study(args, device)
     if args.cp_study or args.cp_only:
         lines += checkpoint_study(args, device, dtype)
+    if args.window_study or args.window_only:
+        lines += window_study(args, device, dtype)
     table = '\n'.join(lines)
     print(table)
     os.makedirs(args.out, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Only the metrics that apply to the model are present: [CLS] measures need [CLS] in the sequence,
 register shares need registers, gate statistics a gate, CB_s statistics a CB_s layer (None in the
-other layers), decoder measures EDIT's decoder.
+other layers), decoder measures EDIT's decoder, per-window sink measures windowed attention (ViTDet).
 """
 from typing import Dict, List, Optional
 
@@ -10,6 +10,7 @@ import torch
 
 from . import sink_metrics as sm
 from .probes import BackboneCapture
+from .window_sinks import received_in_window, window_sink_stats
 
 
 def patch_norms(cap: BackboneCapture, layer: int) -> torch.Tensor:
@@ -53,6 +54,10 @@ def layer_statistics(cap: BackboneCapture, norm_threshold: float = sm.REGISTERS_
             add('decoder_entropy', sm.entropy_stats(dec)[0])
             if regs:
                 add('decoder_register_attention_share', sm.register_attention_share(dec, 0, regs))
+        if cap.window_size:
+            for key, value in window_sink_stats(attn, cap.input_norms[i], cap.grid, cap.window_size, prefix,
+                                                norm_threshold).items():
+                add(key, value)
     if any(s is not None for s in cap.cbs_scales):
         for scale in cap.cbs_scales:
             mean, ratio = sm.cbs_scale_stats(scale) if scale is not None else (None, None)
@@ -92,3 +97,10 @@ def attention_maps(cap: BackboneCapture) -> Optional[List[torch.Tensor]]:
     if not cap.cls_in_sequence:
         return None
     return [a[:, :, 0, cap.num_prefix_tokens:].mean(1).reshape(b, *cap.grid) for a in cap.attentions]
+
+
+def window_maps(cap: BackboneCapture) -> List[torch.Tensor]:
+    """(B, H, W) attention each patch receives from its own window's queries, per block (``window_sinks``)."""
+    b = cap.attentions[0].shape[0]
+    return [received_in_window(a, cap.grid, cap.window_size, cap.num_prefix_tokens).reshape(b, *cap.grid)
+            for a in cap.attentions]

@@ -32,6 +32,10 @@ CURVES = {
     'gate_sparsity': ('gate sparsity', False),
     'cbs_scale_mean': ('CB_s Lambda, mean', False),
     'cbs_scale_ratio': ('CB_s |lambda_0.1| / |lambda_0.9|', False),
+    'window_top_share': ('per window: attention to its top token', False),
+    'window_top_high_norm': ('windows whose top token is high-norm', False),
+    'window_high_norm': ('windows holding a high-norm token', False),
+    'window_prefix_sink': ('windows whose sink is [CLS] / registers', False),
 }
 
 
@@ -120,6 +124,43 @@ def plot_attention_maps(images: np.ndarray, maps: Sequence[np.ndarray], path: st
                 axes[r, c].set_title(f'layer {c - 1}', fontsize=8)
     for ax in axes.flat:
         ax.axis('off')
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_window_maps(maps: Sequence[np.ndarray], high_norm: Sequence[np.ndarray], window_size: int,
+                     windowed: Sequence[bool], path: str, title: str = '', cols: int = 6) -> Tuple[int, int]:
+    """One panel per block: the attention each patch receives from its own window's queries (one image), as a
+    multiple of the uniform share (1 / tokens in the window; colour scale 0 to max(2, the panel's largest));
+    window borders in grey, high-norm tokens circled in red.
+
+    maps / high_norm: per block an (h, w) array; windowed: whether each block attends within windows.
+    """
+    depth = len(maps)
+    rows, cols = _grid(depth, cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis('off')
+        if i >= depth:
+            continue
+        m = np.asarray(maps[i], dtype=np.float64)
+        h, w = m.shape
+        scaled = np.zeros_like(m)
+        for r in range(0, h, window_size):
+            for c in range(0, w, window_size):
+                block = m[r:r + window_size, c:c + window_size]
+                scaled[r:r + window_size, c:c + window_size] = block * block.size
+        top = max(2.0, float(scaled.max()))
+        ax.imshow(scaled, cmap='magma', vmin=0, vmax=top, interpolation='nearest')
+        for r in range(window_size, h, window_size):
+            ax.axhline(r - 0.5, color='0.6', lw=0.6)
+        for c in range(window_size, w, window_size):
+            ax.axvline(c - 0.5, color='0.6', lw=0.6)
+        ys, xs = np.nonzero(np.asarray(high_norm[i]))
+        ax.scatter(xs, ys, s=18, facecolors='none', edgecolors='red', linewidths=0.8)
+        ax.set_title(f'block {i} ({"windowed" if windowed[i] else "global"}), max {top:.3g}x', fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

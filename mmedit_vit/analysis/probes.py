@@ -23,6 +23,7 @@ class BackboneCapture:
     decoder: (B, 1, N + 1) EDIT decoder attention per depth (keys: the block's N tokens, then the
         previous [CLS]); empty for models without the decoder.
     norms: (B, N) L2 norms of each block's output tokens.
+    input_norms: (B, N) L2 norms of each block's input tokens (those its attention reads).
     cbs_scales: the CB_s Lambda of each block, or None where the block has no CB_s.
     """
     attentions: List[torch.Tensor]
@@ -33,6 +34,9 @@ class BackboneCapture:
     grid: Tuple[int, int]
     cls_in_sequence: bool
     num_registers: int
+    input_norms: List[torch.Tensor] = field(default_factory=list)
+    window_size: int = 0  # windowed attention (ViTDet): the window side in patches; 0: every block global
+    windowed_blocks: List[int] = field(default_factory=list)
     num_prefix_tokens: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -66,8 +70,12 @@ def capture_backbone(backbone: nn.Module, images: torch.Tensor) -> BackboneCaptu
     _check_backbone(backbone)
     depth = len(backbone.blocks)
     norms: List[Optional[torch.Tensor]] = [None] * depth
+    input_norms: List[Optional[torch.Tensor]] = [None] * depth
     handles = [block.register_forward_hook(lambda _, __, out, i=i: norms.__setitem__(i, token_norms(out.detach())))
                for i, block in enumerate(backbone.blocks)]
+    handles += [block.register_forward_pre_hook(
+        lambda _, args, i=i: input_norms.__setitem__(i, token_norms(args[0].detach())))
+        for i, block in enumerate(backbone.blocks)]
     saved = dict(out_indices=backbone.out_indices, out_cls_token=getattr(backbone, 'out_cls_token', False))
     was_training = backbone.training
     backbone.out_indices = [depth - 1]  # run every block
@@ -92,4 +100,5 @@ def capture_backbone(backbone: nn.Module, images: torch.Tensor) -> BackboneCaptu
     return BackboneCapture(
         attentions=attentions, gates=gates, decoder=maps.get('decoder.attn_probe', []), norms=norms,
         cbs_scales=[_cbs_scale(block) for block in backbone.blocks], grid=grid,
-        cls_in_sequence=cls_in_sequence, num_registers=backbone.num_registers)
+        cls_in_sequence=cls_in_sequence, num_registers=backbone.num_registers, input_norms=input_norms,
+        window_size=getattr(backbone, 'window_size', 0), windowed_blocks=list(getattr(backbone, 'windowed_blocks', [])))

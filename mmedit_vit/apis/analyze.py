@@ -9,7 +9,10 @@ file for all configs or one per config (``none`` keeps a config's own init_cfg);
 
 Writes ``metrics.json`` (per-layer lists of every metric that applies to each model), ``layer_curves.png``,
 ``norm_histograms.png`` and ``attention_maps_<name>.png`` (EDIT: decoder attention as in its Fig. 5;
-others: the [CLS] row of self-attention).
+others: the [CLS] row of self-attention). A backbone with windowed attention (``window_size`` > 0, ViTDet)
+also gets the per-window sink measures of ``mmedit_vit.analysis.window_sinks`` in every block's
+statistics and ``window_maps_<name>.png``: per block, the attention each patch receives within its window,
+with the high-norm tokens circled.
 """
 import argparse
 import json
@@ -83,8 +86,14 @@ def main(argv=None) -> Dict[str, dict]:
 
     import mmedit_vit  # noqa: F401  (registers the backbones)
     from mmedit_vit.analysis import sink_metrics as sm
-    from mmedit_vit.analysis.layer_stats import attention_maps, layer_statistics, norm_histograms, patch_norms
-    from mmedit_vit.analysis.plots import plot_attention_maps, plot_layer_curves, plot_norm_histograms
+    from mmedit_vit.analysis.layer_stats import (
+        attention_maps,
+        layer_statistics,
+        norm_histograms,
+        patch_norms,
+        window_maps,
+    )
+    from mmedit_vit.analysis.plots import plot_attention_maps, plot_layer_curves, plot_norm_histograms, plot_window_maps
     from mmedit_vit.analysis.probes import capture_backbone
     from mmedit_vit.apis.config_model import build_backbone, normalise_images
 
@@ -116,6 +125,15 @@ def main(argv=None) -> Dict[str, dict]:
             kind = 'EDIT decoder attention' if cap.decoder else '[CLS] attention'
             plot_attention_maps(shown, [m[:args.map_images].numpy() for m in maps],
                                 osp.join(args.out, f'attention_maps_{name}.png'), title=f'{name}: {kind}')
+        if cap.window_size:
+            metrics[name].update(window_size=cap.window_size, windowed_blocks=cap.windowed_blocks)
+            high = [(n[0, cap.num_prefix_tokens:] > norm_threshold).reshape(cap.grid).numpy()
+                    for n in cap.input_norms]
+            plot_window_maps([m[0].numpy() for m in window_maps(cap)], high, cap.window_size,
+                             [i in cap.windowed_blocks for i in range(cap.depth)],
+                             osp.join(args.out, f'window_maps_{name}.png'),
+                             title=f'{name}: attention received within each {cap.window_size}x{cap.window_size} '
+                                   'window (first image; red: high-norm input tokens)')
         print(f'{name}: ' + ', '.join(f'{k} {v:.4g}' for k, v in _last_layer(stats).items()))
 
     result = dict(settings=dict(images=files, img_size=args.img_size, norm_threshold=norm_threshold,
@@ -131,6 +149,6 @@ def main(argv=None) -> Dict[str, dict]:
 def _last_layer(stats: Dict[str, list]) -> Dict[str, float]:
     """The deepest layer's value of each metric (for the console summary)."""
     keys = ('cls_attention_ratio', 'decoder_cls_attention_ratio', 'entropy_mean', 'relative_distance',
-            'norm_max', 'high_norm_count', 'gate_score_mean')
+            'norm_max', 'high_norm_count', 'gate_score_mean', 'window_top_high_norm', 'window_prefix_sink')
     return {f'{k}[-1]': stats[k][-1] for k in keys if k in stats and stats[k][-1] is not None}
 

@@ -5,7 +5,9 @@ Layouts told apart from the tensors themselves:
   a constant token, so it is folded into ``cls_token`` / ``reg_token`` (the same function);
 - position embedding over the patch grid only (DeiT-III, timm DINOv2 with registers, ours);
 - a different grid: resampled bicubically with timm's ``resample_abs_pos_embed``;
-- DeiT-III's own files (``gamma_1``/``gamma_2``) and checkpoints without LayerScale (gamma = 1).
+- DeiT-III's own files (``gamma_1``/``gamma_2``) and checkpoints without LayerScale (gamma = 1);
+- no relative position tables (a global-attention model): zero tables (the same function), each named;
+  tables of another length (another ``img_size``): resampled linearly, as the attention does at run time.
 Every key is used or reported; anything else is a ``CheckpointMismatchError`` naming the keys.
 """
 import math
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from mmengine.logging import print_log
 from timm.layers import resample_abs_pos_embed
 from torch import nn
@@ -159,7 +162,7 @@ def convert_vit_state_dict(
         state.update({k: torch.ones_like(target[k]) for k in gammas})
         notes.append('checkpoint has no LayerScale: gamma set to 1 (the same function)')
 
-    _zero_rel_pos(state, target, notes)
+    _convert_rel_pos(state, target, notes)
 
     patterns = [re.compile(p) for p in missing_ok]
     fresh = [k for k in target if k not in state and any(p.search(k) for p in patterns)]
@@ -180,16 +183,30 @@ def convert_vit_state_dict(
 REL_POS_SUFFIXES = ('attn.rel_pos_h', 'attn.rel_pos_w')
 
 
-def _zero_rel_pos(state: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor], notes: List[str]) -> None:
-    """A checkpoint without relative position tables (a global-attention model) starts them at zero, as
-    ViTDet does for MAE weights: a zero bias leaves the attention as it was. Only when every table is absent;
-    a checkpoint with some of them is a mismatch."""
+def _convert_rel_pos(state: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor], notes: List[str]) -> None:
+    """Relative position tables for a model with ``rel_pos``.
+
+    A checkpoint with none of them (a global-attention model) starts them at zero, as ViTDet does for MAE
+    weights: a zero bias leaves the attention as it was; every table is named in the notes. A checkpoint with
+    only some of them is a mismatch. Tables of another length (a model built for another ``img_size``) are
+    resampled linearly, as ``get_rel_pos`` resamples them at run time.
+    """
     tables = [k for k in target if k.endswith(REL_POS_SUFFIXES)]
-    if not tables or any(k in state for k in tables):
+    if not tables:
         return
-    state.update({k: torch.zeros_like(target[k]) for k in tables})
-    notes.append(f'checkpoint has no relative position tables: {len(tables)} set to zero '
-                 f'({_summary(tables, limit=len(tables))})')
+    if not any(k in state for k in tables):
+        state.update({k: torch.zeros_like(target[k]) for k in tables})
+        notes.append(f'checkpoint has no relative position tables: {len(tables)} set to zero '
+                     f'({_summary(tables, limit=len(tables))})')
+        return
+    resized = []
+    for key in tables:
+        table, shape = state.get(key), target[key].shape
+        if table is not None and table.ndim == 2 and table.shape[1] == shape[1] and table.shape[0] != shape[0]:
+            state[key] = F.interpolate(table.t()[None].float(), size=shape[0], mode='linear')[0].t().to(table.dtype)
+            resized.append(f'{key} {table.shape[0]}->{shape[0]}')
+    if resized:
+        notes.append(f'relative position tables resampled (linear): {_summary(resized)}')
 
 
 INIT_CFG_KEYS = ('checkpoint', 'prefix', 'missing_ok', 'map_location')

@@ -124,7 +124,7 @@ class Attention(nn.Module):
             if self.rel_pos_h is not None:
                 P = num_prefix_tokens
                 bias = rel_pos_bias(q[:, :, P:], self.rel_pos_h, self.rel_pos_w, grid)
-                attn_mask = F.pad(bias, (P, 0, P, 0))  # no bias to or from [CLS] / registers
+                attn_mask = F.pad(bias, (P, 0, P, 0)) if P else bias  # no bias to or from [CLS] / registers
             x, attn = self._attend(q, k, v, attn_mask, is_causal)
             if attn is not None:
                 self.attn_probe(attn)
