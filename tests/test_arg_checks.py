@@ -35,6 +35,7 @@ REQUIRED = {
     'LoadSegLabels': dict(num_classes=150),
     'ViTLayerDecayOptimWrapperConstructor': dict(optim_wrapper_cfg=dict(optimizer=dict(type='SGD', lr=0.1))),
     'ImageFolderDataset': dict(lazy_init=True), 'ImageNetSubsetDataset': dict(lazy_init=True),
+    'SimpleFPN': dict(backbone_channel=32, in_channels=[8, 16, 32, 32], norm_cfg=dict(type='LN2d')),
 }
 # built with REQUIRED alone too, to show the checked values are the only thing wrong
 NOT_BUILT = {
