@@ -30,6 +30,7 @@ from . import models  # noqa: E402  (register modules in mmengine's registries)
 
 if importlib.util.find_spec('mmcv') is not None:
     from . import datasets, engine, evaluation  # noqa: E402,F401
+    from .models import necks  # noqa: E402,F401
 if importlib.util.find_spec('mmseg') is not None:
     from .models import decode_heads  # noqa: E402,F401
 

@@ -38,6 +38,7 @@ REQUIRED = {
     'ImageFolderDataset': dict(lazy_init=True), 'ImageNetSubsetDataset': dict(lazy_init=True),
     'DeferredLogOptimWrapper': dict(optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)),
     'DeferredLogAmpOptimWrapper': dict(optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)),
+    'SimpleFPN': dict(backbone_channel=32, in_channels=[8, 16, 32, 32], norm_cfg=dict(type='LN2d')),
 }
 # built with REQUIRED alone too, to show the checked values are the only thing wrong
 NOT_BUILT = {

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -166,6 +167,28 @@ def test_detection_demo_is_quiet_summarised_and_learns(tmp_path):
     for key, bound in DETECTION_DEMO_BOUND.items():
         assert untrained[key] < 0.05, (key, untrained[key])
         assert bound <= trained[key] <= 1.0, (key, trained[key], DETECTION_DEMO_REFERENCE[key])
+
+
+@pytest.mark.slow
+def test_vitdet_detection_demo_trains_briefly_and_evaluates(tmp_path):
+    """The ViTDet demo config through the detection demo: one epoch on 8 generated images (its own data folder),
+    COCO metrics before and after. The shipped six epochs take about half an hour of CPU (docs/vitdet.md)."""
+    root = tmp_path / 'synthetic_coco'
+    ann = root / 'annotations' / 'instances_val2017.json'
+    options = [f'{split}_dataloader.dataset.data_root={root}/' for split in ('train', 'val', 'test')]
+    options += [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    proc, summary, log = run_demo('demo_detection.py', [
+        '--config', 'configs/demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', '--epochs', '1', '--num-train', '8',
+        '--num-val', '4', '--cfg-options'] + options, tmp_path, timeout=1800)
+    check_quiet(proc, log, phases=4)
+    assert 'vitdet_maskrcnn_edit_t_synthetic_coco' in proc.stdout and osp.isfile(ann)
+    assert list(summary['rows']) == ['untrained', '1 epoch']
+    for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
+        assert summary['rows']['untrained'][key] < 0.05
+        assert 0.0 <= summary['rows']['1 epoch'][key] <= 1.0
+    # the windowed backbone and the simple pyramid are what trained
+    assert re.search(r'window_size=5\b', log) and "type='SimpleFPN'" in log and 'Saving checkpoint at 1 epochs' in log
+    assert osp.isfile(summary['files']['checkpoint'])
 
 
 @pytest.mark.slow

@@ -101,3 +101,21 @@ def test_metafiles_regenerate_identically_all_counted():
         shape = tuple(default_shape(cfg, task_of(cfg)))
         return count_parameters(build_config_model(cfg)), models[config]['Metadata']['FLOPs'], shape
     assert differences(render(counter)) == []
+
+
+def test_vitdet_configs_are_listed_at_their_fixed_input_size():
+    """The ViTDet detectors are counted on the 1024x1024 batch they train and test on (BatchFixedSizePad), as
+    their own collection; the parameters are those of the built model."""
+    from mmengine.config import Config
+
+    from mmedit_vit.analysis.complexity import count_parameters
+    from mmedit_vit.apis.config_complexity import build_config_model
+    models = committed_models()
+    vitdet = {c: m for c, m in models.items() if osp.basename(c).startswith('vitdet_maskrcnn_')}
+    assert len(vitdet) == 10
+    for config, model in vitdet.items():
+        assert model['In Collection'] == 'vitdet_maskrcnn' and model['Results'] == []
+        assert model['Metadata']['Input Size'] == '1024x1024' and model['Metadata']['Training Data'] == ['COCO']
+    meta = vitdet['configs/vitdet_maskrcnn_edit_s_coco.py']['Metadata']
+    assert meta['Parameters'] == count_parameters(build_config_model(
+        Config.fromfile(osp.join(ROOT, 'configs/vitdet_maskrcnn_edit_s_coco.py'))))

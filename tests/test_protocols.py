@@ -139,7 +139,8 @@ def test_every_config_is_in_the_protocols_table():
 
 # one config of each family stays in the fast tier; the whole loop runs with the slow tests
 FAST_CONFIGS = ('segmenter_edit_b_ade20k.py', 'upernet_cb_s_ade20k.py', 'maskrcnn_gated_t_coco.py',
-                'cls_deit3_s_in1k.py', 'cls_deit_t_in1k.py', 'cls_gated_s_in100.py', 'cls_edit_b_in21k-ft-in1k.py')
+                'cls_deit3_s_in1k.py', 'cls_deit_t_in1k.py', 'cls_gated_s_in100.py', 'cls_edit_b_in21k-ft-in1k.py',
+                'vitdet_maskrcnn_cb_s_coco.py')
 
 
 @pytest.mark.parametrize('name', slow_except(ALL_CONFIGS, keep=FAST_CONFIGS), ids=lambda n: n[:-3])
@@ -162,13 +163,15 @@ def test_config_follows_every_row_of_its_protocol(name):
 # ---- the grid configs are their bases plus one variant line ----
 # What a variant adds on top of BACKBONE_VARIANTS in every task (PROTOCOLS.md, "Backbone variants").
 PROTOCOL_ARGS = {'gated': dict(gate='elementwise')}
-DETECTION_ARGS = {'cb': dict(cb_layers=[6, 8, 9, 10])}
+DETECTION_ARGS = {'maskrcnn': {'cb': dict(cb_layers=[6, 8, 9, 10])},
+                  'vitdet_maskrcnn': {'cb': dict(cb_layers=[6, 7, 8, 9, 10])}}  # no CB in a block the neck reads
 ALL_VARIANTS = tuple(BACKBONE_VARIANTS)
 TRANSFER = ('cifar10', 'cifar100', 'flowers102', 'dtd', 'caltech256')
 GRIDS = (
     [(f'segmenter_{{v}}_{s}_ade20k.py', ALL_VARIANTS) for s in 'tsb']
     + [(f'upernet_{{v}}_{s}_ade20k{i}.py', ALL_VARIANTS) for s in 'tsb' for i in ('', '_40k')]
     + [(f'maskrcnn_{{v}}_{s}_coco{x}.py', ALL_VARIANTS) for s in 'tsb' for x in ('', '_ms-3x')]
+    + [(f'vitdet_maskrcnn_{{v}}_{s}_coco.py', ALL_VARIANTS) for s in 'sb']
     + [(f'cls_{{v}}_{s}_in1k.py', ('deit3', 'edit', 'gated', 'reg4')) for s in 'tsb']  # cb: the DeiT recipe
     + [(f'cls_{{v}}_{s}_in100.py', ALL_VARIANTS) for s in 'tsb']
     + [(f'cls_{{v}}_{s}_in21k.py', ALL_VARIANTS) for s in 'sb']
@@ -177,21 +180,21 @@ GRIDS = (
 )
 
 
-def with_variant(reference: dict, variant: str, detection: bool) -> dict:
+def with_variant(reference: dict, variant: str, method: str) -> dict:
     """The deit3 config of a grid cell turned into `variant`: backbone type and arguments, checkpoint name."""
     cfg = copy.deepcopy(reference)
     backbone = cfg['model']['backbone']
     assert backbone.pop('type') == 'PlainViT' and 'num_registers' not in backbone
     backbone.update(BACKBONE_VARIANTS[variant], **PROTOCOL_ARGS.get(variant, {}))
-    if detection:
-        backbone.update(DETECTION_ARGS.get(variant, {}))
+    backbone.update(DETECTION_ARGS.get(method, {}).get(variant, {}))
     if backbone.get('init_cfg'):
         checkpoint = backbone['init_cfg']['checkpoint']
         backbone['init_cfg']['checkpoint'] = checkpoint.replace('/cls_deit3_', f'/cls_{variant}_')
     return cfg
 
 
-FAST_GRIDS = ('segmenter_{v}_b_ade20k.py', 'upernet_{v}_s_ade20k.py', 'maskrcnn_{v}_t_coco.py', 'cls_{v}_s_in1k.py')
+FAST_GRIDS = ('segmenter_{v}_b_ade20k.py', 'upernet_{v}_s_ade20k.py', 'maskrcnn_{v}_t_coco.py', 'cls_{v}_s_in1k.py',
+              'vitdet_maskrcnn_{v}_b_coco.py')
 
 
 @pytest.mark.parametrize('pattern,variants', [
@@ -200,13 +203,13 @@ def test_grid_config_is_its_bases_plus_the_variant_table(pattern, variants):
     reference = load(pattern.format(v='deit3')).to_dict()
     for variant in variants:
         name = pattern.format(v=variant)
-        expected = with_variant(reference, variant, pattern.startswith('maskrcnn'))
+        expected = with_variant(reference, variant, pattern.split('_{v}_')[0])
         assert load(name).to_dict() == expected, f'{name} differs from the deit3 config beyond its variant'
 
 
 def test_grids_cover_the_named_families():
     names = {p.format(v=v) for p, variants in GRIDS for v in variants}
-    assert len(names) == 15 * 5 + 12 + 15 + 10 + 25 + 8
+    assert len(names) == 15 * 5 + 12 + 15 + 10 + 25 + 8 + 10
     assert names <= set(ALL_CONFIGS)
 
 

@@ -13,7 +13,7 @@ from mmedit_vit.reproduce import TABLES, Plan, build_table, collect, dry_run
 from seg_helpers import ROOT, run_tool
 
 ALL_IDS = ['edit-table1', 'edit-table2', 'edit-table5', 'cb-table6', 'cb-table7', 'cb-table8', 'cb-table9',
-           'gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4', 'ade20k-c', 'coco-c', 'imagenet-c']
+           'gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4', 'ade20k-c', 'coco-c', 'imagenet-c', 'vitdet']
 CORRUPTION_IDS = ['ade20k-c', 'coco-c', 'imagenet-c']
 
 
@@ -83,8 +83,9 @@ def test_paper_numbers_are_the_papers(table_id):
 
 
 def test_the_gated_experiments_have_no_paper_numbers():
-    """The gated-attention proposal reports no numbers: its tables are filled by the runs alone."""
-    for table_id in ('gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4'):
+    """The gated-attention proposal reports no numbers: its tables are filled by the runs alone. Neither does
+    the ViTDet table: the paper's detectors start from MAE, these from the variants' supervised checkpoints."""
+    for table_id in ('gated-exp1', 'gated-exp2', 'gated-exp3', 'gated-exp4', 'vitdet'):
         assert build_table(table_id).paper == {}
 
 
@@ -182,6 +183,48 @@ def test_collect_gives_mean_std_and_missing_runs(tmp_path):
     assert osp.getsize(osp.join(tmp_path, 'cb-table7', 'table.png')) > 1000
     rows = list(csv.DictReader(open(osp.join(tmp_path, 'cb-table7', 'table.csv'))))
     assert {(r['row'], r['column']) for r in rows} == {(r, c) for r in table.rows for c in table.columns}
+
+
+def test_vitdet_table_every_variant_at_s_and_b_from_its_own_checkpoint():
+    table = build_table('vitdet', 2)
+    assert table.rows == [f'ViTDet-{s} {v}' for s in 'SB' for v in ('DeiT-III', 'EDIT', 'CB', 'gated', 'registers (4)')]
+    trains = [r for r in table.runs if r.kind == 'train' and r.config.startswith('configs/vitdet_')]
+    assert len(trains) == 20 and {r.seed for r in trains} == {0, 1}
+    for train in trains:  # the variant's own ImageNet-1k checkpoint of the same size, copied before first use
+        variant, size = train.stem.split('_')[2:4]
+        target = f'pretrain/cls_{variant}_{size}_in1k.pth'
+        assert train.options == (f'model.backbone.init_cfg.checkpoint={target}',)
+        copy = [i for i, r in enumerate(table.runs) if r.kind == 'copy' and r.target == target]
+        assert len(copy) == 1 and copy[0] < table.runs.index(train)
+    complexity = [r for r in table.runs if r.kind == 'complexity']
+    assert len(complexity) == 10 and all(len(r.reads) == 2 for r in complexity)  # params and FLOPs of each config
+    lines = commands('vitdet', gpus=8)
+    train = [c for c in lines if 'dist_train.sh configs/vitdet_maskrcnn_edit_b_coco.py 8' in c]
+    assert len(train) == 1 and 'train_dataloader.batch_size' not in train[0]  # 8 x 8 = the paper's 64
+    one = [c for c in commands('vitdet', gpus=1, launcher='none') if 'vitdet_maskrcnn_edit_b_coco.py' in c and
+           'tools/train.py' in c]
+    assert 'train_dataloader.batch_size=64' in one[0]  # iteration-based: the whole batch on one GPU
+    assert any('tools/get_flops.py configs/vitdet_maskrcnn_cb_s_coco.py' in c for c in lines)
+
+
+def test_vitdet_collect_reads_ap_and_complexity(tmp_path):
+    table = build_table('vitdet', 1)
+    plan = Plan(work_root=str(tmp_path), launcher='pytorch')
+    for run in table.runs:
+        if run.kind == 'test' and run.cell[0] == 'ViTDet-B EDIT':
+            write_metrics(plan.work_dir(run), {key: 0.5 for _, key, _ in run.reads} | {'coco/bbox_mAP': 0.512})
+        elif run.kind == 'complexity' and run.cell[0] == 'ViTDet-S CB':
+            os.makedirs(plan.work_dir(run))
+            with open(plan.output(run), 'w') as f:
+                json.dump({'params': 43_000_000, 'flops': 190_000_000_000}, f)
+    cells = collect(table, plan)['cells']
+    assert cells[('ViTDet-B EDIT', 'AP^b')]['mean'] == pytest.approx(51.2)
+    assert cells[('ViTDet-B EDIT', 'AP^m_75')]['mean'] == pytest.approx(50.0)
+    assert cells[('ViTDet-S CB', 'Params (M)')]['mean'] == pytest.approx(43.0)
+    assert cells[('ViTDet-S CB', 'FLOPs (G)')]['mean'] == pytest.approx(190.0)
+    assert cells[('ViTDet-S EDIT', 'AP^b')]['n'] == 0
+    md = open(osp.join(tmp_path, 'vitdet', 'table.md')).read()
+    assert '| ViTDet-B EDIT | 51.20 ± 0.00 (1) | — | 50.00 ± 0.00 (1) | — |' in md
 
 
 @pytest.mark.parametrize('table_id,rows,tests', [('ade20k-c', 10, 20), ('coco-c', 5, 10), ('imagenet-c', 5, 10)])

@@ -37,10 +37,17 @@ def task_of(cfg: Config) -> str:
 
 
 def default_shape(cfg: Config, task: str) -> Tuple[int, int]:
-    """The crop size of a segmentation config (512 otherwise), else ``DEFAULT_SHAPES``."""
+    """The crop size of a segmentation config (512 otherwise); a detection config's fixed batch size
+    (``BatchFixedSizePad``: ViTDet's 1024x1024); else ``DEFAULT_SHAPES``."""
     if task == 'seg':
         crop = cfg.get('crop_size') or cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
         return (crop, crop) if isinstance(crop, int) else tuple(crop)
+    if task == 'det':
+        augments = cfg.model.get('data_preprocessor', {}).get('batch_augments') or []
+        for augment in augments:
+            if augment.get('type') == 'BatchFixedSizePad':
+                size = augment['size']
+                return (size, size) if isinstance(size, int) else tuple(size)
     return DEFAULT_SHAPES[task]
 
 

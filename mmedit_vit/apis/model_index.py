@@ -22,7 +22,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 INDEX_FILE = 'model-index.yml'
 FAMILIES = {  # family: (config name pattern, task name)
     'segmentation': (r'(segmenter|upernet)_', 'Semantic Segmentation'),
-    'detection': (r'maskrcnn_', 'Instance Segmentation'),
+    'detection': (r'(vitdet_)?maskrcnn_', 'Instance Segmentation'),
     'classification': (r'cls_', 'Image Classification'),
 }
 PAPERS = {
@@ -54,12 +54,13 @@ def family_of(config: str) -> str:
     for family, (pattern, _) in FAMILIES.items():
         if re.match(pattern, name):
             return family
-    raise ValueError(f'{config!r} belongs to no family; names start with segmenter_, upernet_, maskrcnn_ or cls_')
+    raise ValueError(f'{config!r} belongs to no family; names start with segmenter_, upernet_, maskrcnn_, '
+                     'vitdet_maskrcnn_ or cls_')
 
 
 def parse_name(config: str) -> Tuple[str, str, str, str, str]:
     """``{method}_{variant}_{size}_{data}[_{option}]`` of a config file name."""
-    m = re.fullmatch(r'(segmenter|upernet|maskrcnn|cls)_([a-z0-9]+)_([tsb])_([a-z0-9-]+)(?:_(.+))?',
+    m = re.fullmatch(r'(segmenter|upernet|vitdet_maskrcnn|maskrcnn|cls)_([a-z0-9]+)_([tsb])_([a-z0-9-]+)(?:_(.+))?',
                      osp.basename(config)[:-3])
     if m is None:
         raise ValueError(f'{config!r} does not follow {{method}}_{{variant}}_{{size}}_{{data}}[_{{option}}].py')
@@ -70,7 +71,7 @@ def training_data(config: str) -> List[str]:
     method, _, _, data, _ = parse_name(config)
     if method in ('segmenter', 'upernet'):
         return ['ADE20K']
-    if method == 'maskrcnn':
+    if method in ('maskrcnn', 'vitdet_maskrcnn'):
         return ['COCO']
     if data == 'in21k-ft-in1k':
         return ['ImageNet-21k', 'ImageNet-1k']

@@ -76,7 +76,7 @@ class Plan:
             return []
         factor = PAPER_GPUS // self.gpus
         cfg = self.config(train)
-        if cfg.get('train_cfg', {}).get('max_iters'):  # iteration-based (segmentation): a larger per-GPU batch
+        if cfg.get('train_cfg', {}).get('max_iters'):  # iteration-based (segmentation, ViTDet): a larger per-GPU batch
             return [f'train_dataloader.batch_size={cfg.train_dataloader.batch_size * factor}']
         counts = cfg.optim_wrapper.get('accumulative_counts', 1)  # epoch-based: accumulate gradients
         return [f'optim_wrapper.accumulative_counts={counts * factor}']
