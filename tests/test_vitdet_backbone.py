@@ -269,3 +269,16 @@ def test_rel_pos_tables_of_another_img_size_are_resampled(tmp_path):
     assert loaded['blocks.1.attn.rel_pos_h'].shape == (13, 16)
     torch.testing.assert_close(loaded['blocks.1.attn.rel_pos_h'], saved['blocks.1.attn.rel_pos_h'][:1].expand(13, -1))
     assert torch.equal(loaded['blocks.0.attn.rel_pos_w'], saved['blocks.0.attn.rel_pos_w'])
+
+
+def test_windowed_layers_need_the_grid():
+    block = windowed_block(3)
+    x = torch.randn(1, 2 + 36, 32, dtype=torch.float64)
+    with pytest.raises(ValueError, match='needs the patch grid'):
+        block(x)
+    with pytest.raises(ValueError, match=r'38 tokens do not match num_prefix_tokens=0 \+ grid=\(6, 6\)'):
+        block.attn(x, grid=(6, 6))
+    with pytest.raises(ValueError, match='not a whole number of 3x3 windows'):
+        block.attn(x[:, :2 + 35], grid=(5, 7), num_prefix_tokens=2)
+    with pytest.raises(ValueError, match="prefix_in_windows='x'"):
+        windowed_block(3, prefix_in_windows='x')
