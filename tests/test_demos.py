@@ -172,7 +172,7 @@ def test_detection_demo_is_quiet_summarised_and_learns(tmp_path):
 @pytest.mark.slow
 def test_vitdet_detection_demo_trains_briefly_and_evaluates(tmp_path):
     """The ViTDet demo config through the detection demo: one epoch on 8 generated images (its own data folder),
-    COCO metrics before and after. The shipped six epochs take about half an hour of CPU (docs/vitdet.md)."""
+    COCO metrics before and after. The shipped six epochs take about 13 CPU minutes (docs/vitdet.md)."""
     root = tmp_path / 'synthetic_coco'
     ann = root / 'annotations' / 'instances_val2017.json'
     options = [f'{split}_dataloader.dataset.data_root={root}/' for split in ('train', 'val', 'test')]

@@ -1,6 +1,6 @@
 # The ViTDet detection demo: configs/vitdet_maskrcnn_edit_s_coco.py (windowed EDIT ViT with global blocks 2, 5, 8,
 # 11, simple feature pyramid, LSJ) at ViT-T width, trained from scratch on the generated COCO-format set
-# (`python -m mmedit_vit.datasets.synthetic_coco data/synthetic_coco`) for a few CPU minutes:
+# (`python -m mmedit_vit.datasets.synthetic_coco data/synthetic_coco`), about 13 CPU minutes (docs/vitdet.md):
 #     python tools/demo_detection.py --config configs/demo/vitdet_maskrcnn_edit_t_synthetic_coco.py
 # What differs from the real config: width, sizes (160x160 images: a 10x10 token map, 5x5 windows), a milder
 # jitter, RoI budgets, and a short epoch-based schedule without layer decay (nothing pretrained to keep).
