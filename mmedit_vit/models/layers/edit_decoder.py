@@ -50,10 +50,11 @@ class EDITDecoderLayer(nn.Module):
         return outs
 
     def _chain_applies(self) -> bool:
-        """``ClsChain`` computes LayerNorms with weight and bias and a biased K/V projection; the maps are
-        exposed through the per-step path."""
+        """``ClsChain`` computes LayerNorms with weight and bias and a biased K/V projection. The maps are
+        exposed through the per-step path, and a traced model (FLOP analysis, export) records it: its operators
+        are those the analysers know."""
         norms = (self.norm_src, self.norm)
-        return (not self.expose_maps and self.kv.bias is not None
+        return (not self.expose_maps and self.kv.bias is not None and not torch.jit.is_tracing()
                 and all(isinstance(m, nn.LayerNorm) and m.weight is not None and m.bias is not None for m in norms))
 
     def _chain(self, cls: torch.Tensor, k_t: torch.Tensor, v: torch.Tensor) -> Tuple[torch.Tensor, ...]:
