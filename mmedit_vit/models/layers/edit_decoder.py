@@ -51,10 +51,12 @@ class EDITDecoderLayer(nn.Module):
 
     def _chain_applies(self) -> bool:
         """``ClsChain`` computes LayerNorms with weight and bias and a biased K/V projection. The maps are
-        exposed through the per-step path, and a traced model (FLOP analysis, export) records it: its operators
-        are those the analysers know."""
+        exposed through the per-step path; a traced model (FLOP analysis, export) records it, so its operators
+        are those the analysers know; ``torch.compile`` traces it and fuses the chain itself."""
+        if torch.jit.is_tracing() or torch.compiler.is_compiling():
+            return False
         norms = (self.norm_src, self.norm)
-        return (not self.expose_maps and self.kv.bias is not None and not torch.jit.is_tracing()
+        return (not self.expose_maps and self.kv.bias is not None
                 and all(isinstance(m, nn.LayerNorm) and m.weight is not None and m.bias is not None for m in norms))
 
     def _chain(self, cls: torch.Tensor, k_t: torch.Tensor, v: torch.Tensor) -> Tuple[torch.Tensor, ...]:
