@@ -63,7 +63,8 @@ class EDITDecoderLayer(nn.Module):
         params = (self.norm_src.weight, self.norm_src.bias, self.kv.weight, self.kv.bias, self.norm.weight,
                   self.norm.bias)
         device = cls.device.type
-        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):  # the one-query chain runs in float32, as the norms would
+        # the one-query chain runs in float32 under autocast, as the norms would
+        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
             with torch.autocast(device, enabled=False):
                 return ClsChain.apply(cls.float(), k_t.float(), v.float(), *params, self.norm_src.eps, self.norm.eps)
         return ClsChain.apply(cls, k_t, v, *params, self.norm_src.eps, self.norm.eps)
