@@ -1,7 +1,6 @@
 """ViTDet Mask R-CNN configs: the protocol's values (configs/PROTOCOLS.md), every variant builds at full size,
 trains a step and predicts (shrunk for the CPU), the layer-wise lr decay over windowed blocks, the LSJ pipeline."""
 import copy
-import functools
 import os.path as osp
 
 import numpy as np
@@ -14,6 +13,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
+from test_detection import load_config
 
 from conftest import ROOT, slow_except
 from mmedit_vit.datasets import make_synthetic_coco
@@ -27,20 +27,11 @@ VARIANTS = tuple(BACKBONE_VARIANTS)
 SIZES = {'s': ('small', 384, 6), 'b': ('base', 768, 12)}
 CONFIGS = {(v, s): osp.join(ROOT, 'configs', f'vitdet_maskrcnn_{v}_{s}_coco.py') for v in VARIANTS for s in SIZES}
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'vitdet_maskrcnn_edit_t_synthetic_coco.py')
-BACKBONE_TYPES = {'deit3': 'PlainViT', 'reg4': 'PlainViT', 'gated': 'GatedViT', 'cb': 'CBViT', 'edit': 'EDITViT'}
+BACKBONE_TYPES = {name: cfg['type'] for name, cfg in BACKBONE_VARIANTS.items()}
 GLOBAL = (2, 5, 8, 11)
 WINDOWED = [0, 1, 3, 4, 6, 7, 9, 10]
 SMALL_WIDTH = 32
 SIDE = 64  # shrunk images: a 4x4 token map in 2x2 windows
-
-
-@functools.lru_cache(maxsize=None)
-def _parsed(path: str) -> Config:
-    return Config.fromfile(path)
-
-
-def load_config(path: str) -> Config:
-    return copy.deepcopy(_parsed(path))
 
 
 def shrink(cfg: Config) -> Config:
