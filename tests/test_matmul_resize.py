@@ -134,13 +134,13 @@ def test_pixel_accuracy_equals_mmseg_accuracy():
 
 
 def test_interpolation_matrices_are_built_once_and_serve_autograd_after_inference_mode():
-    from mmedit_vit.models.layers import bilinear_resize as module
-    module._MATRICES.clear()
+    from mmedit_vit.models.layers import constants
+    constants.clear_constants()
     with torch.inference_mode():
         bilinear_resize(torch.randn(1, 2, 5, 7), (9, 11))  # first built here
-    assert len(module._MATRICES) == 2
+    assert len(constants._CONSTANTS) == 2
     x = torch.randn(1, 2, 5, 7, requires_grad=True)
     bilinear_resize(x, (9, 11)).sum().backward()  # the cached matrices are saved for backward
-    assert len(module._MATRICES) == 2
+    assert len(constants._CONSTANTS) == 2
     torch.testing.assert_close(x.grad, torch.autograd.grad(
         F.interpolate(x, (9, 11), mode='bilinear').sum(), x)[0], rtol=1e-5, atol=1e-5)

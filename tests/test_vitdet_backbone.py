@@ -162,6 +162,29 @@ def test_relative_positions_match_timm_sam_blocks(window_size, grid):
     torch.testing.assert_close(ours(x.flatten(1, 2), grid=grid), expected, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize('q_size, k_size, rows', [(7, 7, 13), (7, 7, 9), (4, 8, 15), (8, 3, 5)])
+def test_relative_table_is_timms_lookup_with_the_index_built_once_on_the_device(q_size, k_size, rows):
+    """timm's ``get_rel_pos`` (same and different query/key sizes, tables resampled or not); after the first
+    call the index is reused: a lookup dispatches no ``arange`` and no host copy, only the gather."""
+    from timm.models.vision_transformer_sam import get_rel_pos
+
+    from mmedit_vit.analysis.op_count import OpCounter
+    from mmedit_vit.models.layers.constants import clear_constants
+    from mmedit_vit.models.layers.windows import relative_table
+    table = torch.randn(rows, 5, dtype=torch.float64)
+    clear_constants()
+    with torch.inference_mode():  # first built during inference: must still serve autograd
+        relative_table(q_size, k_size, table)
+    table.requires_grad_(True)
+    with OpCounter() as ops:
+        ours = relative_table(q_size, k_size, table)
+    torch.testing.assert_close(ours, get_rel_pos(q_size, k_size, table), rtol=0, atol=1e-12)
+    names = {name.split('.')[1] for name in ops.by_name}
+    assert not names & {'arange', '_to_copy', 'copy_', 'lt', 'sub', 'mul'}, ops.by_name
+    ours.sum().backward()
+    assert table.grad is not None and table.grad.abs().sum() > 0
+
+
 def test_vitdet_backbone_builds_the_vit_b_layout():
     model = PlainViT(arch='base', img_size=1024, window_size=14, global_attn_indexes=(2, 5, 8, 11), rel_pos=True)
     assert model.windowed_blocks == [0, 1, 3, 4, 6, 7, 9, 10]

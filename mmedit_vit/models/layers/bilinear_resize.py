@@ -6,9 +6,12 @@ interpolation matrices, two taps per row. The values are ``F.interpolate``'s; th
 which serialises badly when one source pixel feeds hundreds of outputs (a Segmenter's 32x32 logits brought to
 the 512x512 label: 256 outputs per source, 150 classes, every step). Here the backward is two GEMMs.
 """
-from typing import Dict, Sequence, Tuple
+from functools import partial
+from typing import Sequence
 
 import torch
+
+from .constants import cached_constant
 
 
 def interpolation_matrix(in_size: int, out_size: int, align_corners: bool, device: torch.device,
@@ -32,24 +35,6 @@ def interpolation_matrix(in_size: int, out_size: int, align_corners: bool, devic
     return matrix.to(dtype)
 
 
-_MATRICES: Dict[Tuple, torch.Tensor] = {}
-
-
-def _cached_matrix(in_size: int, out_size: int, align_corners: bool, device: torch.device,
-                   dtype: torch.dtype) -> torch.Tensor:
-    """``interpolation_matrix`` built once per shape, device and dtype: a training step reuses it instead of
-    launching its dozen small kernels again (under ``torch.compile`` it is built in the graph, a constant)."""
-    if torch.compiler.is_compiling():
-        return interpolation_matrix(in_size, out_size, align_corners, device, dtype)
-    key = (in_size, out_size, align_corners, device, dtype)
-    if key not in _MATRICES:
-        if len(_MATRICES) >= 64:
-            _MATRICES.clear()
-        with torch.inference_mode(False):  # a normal tensor, usable in autograd later
-            _MATRICES[key] = interpolation_matrix(in_size, out_size, align_corners, device, dtype)
-    return _MATRICES[key]
-
-
 def bilinear_resize(x: torch.Tensor, size: Sequence[int], align_corners: bool = False) -> torch.Tensor:
     """``F.interpolate(x, size, mode='bilinear', align_corners=align_corners)`` for (..., H, W) inputs, as GEMMs.
 
@@ -65,7 +50,8 @@ def bilinear_resize(x: torch.Tensor, size: Sequence[int], align_corners: bool = 
     if (out_h, out_w) == (in_h, in_w):
         return x
     with torch.autocast(device_type=x.device.type, enabled=False):
-        rows = _cached_matrix(in_h, out_h, align_corners, x.device, x.dtype)
-        cols = _cached_matrix(in_w, out_w, align_corners, x.device, x.dtype)
+        rows, cols = (cached_constant(('interpolation_matrix', n_in, n_out, align_corners, x.device, x.dtype),
+                                      partial(interpolation_matrix, n_in, n_out, align_corners, x.device, x.dtype))
+                      for n_in, n_out in ((in_h, out_h), (in_w, out_w)))
         tall = (x.transpose(-1, -2) @ rows.t()).transpose(-1, -2).contiguous()  # (..., out_h, in_w)
         return tall @ cols.t()  # (..., out_h, out_w), contiguous

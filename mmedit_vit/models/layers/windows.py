@@ -1,16 +1,18 @@
 """Window partitioning of a token sequence ``[prefix tokens; H*W patch tokens]`` (ViTDet / SAM).
 
-timm's ``window_partition`` / ``window_unpartition`` and decomposed relative position biases are reused;
-this module adds what a sequence with [CLS] / register tokens in front needs: padding the patch grid to
-whole windows (prefix untouched), the mask of the padded keys, and the dense map of windowed attention
-for the probes.
+timm's ``window_partition`` / ``window_unpartition`` are reused; this module adds what a sequence with [CLS] /
+register tokens in front needs: padding the patch grid to whole windows (prefix untouched), the mask of the
+padded keys, the dense map of windowed attention for the probes, and the decomposed relative position bias
+(timm's ``get_decomposed_rel_pos_bias`` with its index map built once on the device, not on the host per call).
 """
 import math
 from typing import Tuple
 
 import torch
 import torch.nn.functional as F
-from timm.models.vision_transformer_sam import get_decomposed_rel_pos_bias, window_partition, window_unpartition
+from timm.models.vision_transformer_sam import window_partition, window_unpartition
+
+from .constants import cached_constant
 
 Grid = Tuple[int, int]
 
@@ -68,12 +70,34 @@ def window_valid_keys(padded: Grid, grid: Grid, window_size: int, device: torch.
     return to_windows(valid, padded, window_size)[:, 0, :, 0].bool()
 
 
+def relative_index(q_size: int, k_size: int, device: torch.device) -> torch.Tensor:
+    """(q_size, k_size) row of the relative position table for each query/key pair: ``q - k + k_size - 1``,
+    with the shorter side's coordinates stretched to the longer one's (SAM / ViTDet, timm's ``get_rel_pos``)."""
+    q_coords = torch.arange(q_size, dtype=torch.float32, device=device)[:, None] * max(k_size / q_size, 1.0)
+    k_coords = torch.arange(k_size, dtype=torch.float32, device=device)[None, :] * max(q_size / k_size, 1.0)
+    return ((q_coords - k_coords) + (k_size - 1) * max(q_size / k_size, 1.0)).long()
+
+
+def relative_table(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:
+    """(q_size, k_size, d) embeddings of ``rel_pos`` (L, d) for each query/key pair; the table is resampled
+    linearly to ``2 * max(q_size, k_size) - 1`` rows when it has another length."""
+    rows = 2 * max(q_size, k_size) - 1
+    if rel_pos.shape[0] != rows:
+        rel_pos = F.interpolate(rel_pos.t().unsqueeze(0), size=rows, mode='linear')[0].t()
+    index = cached_constant(('relative_index', q_size, k_size, rel_pos.device),
+                            lambda: relative_index(q_size, k_size, rel_pos.device))
+    return rel_pos[index]
+
+
 def rel_pos_bias(q: torch.Tensor, rel_pos_h: torch.Tensor, rel_pos_w: torch.Tensor, grid: Grid) -> torch.Tensor:
-    """Decomposed relative position bias of queries (B, heads, H*W, d) over an H x W grid of keys:
-    (B, heads, H*W, H*W). The tables are interpolated to ``2 * side - 1`` rows when their size differs."""
+    """Decomposed relative position bias (MViTv2, SAM, ViTDet) of queries (B, heads, H*W, d) over an H x W grid
+    of keys: (B, heads, H*W, H*W), ``bias[(y, x), (y', x')] = q . R_h[y - y'] + q . R_w[x - x']``."""
     B, heads, n, d = q.shape
-    bias = get_decomposed_rel_pos_bias(q.reshape(B * heads, n, d), rel_pos_h, rel_pos_w, tuple(grid), tuple(grid))
-    return bias.view(B, heads, n, n)
+    h, w = grid
+    r_q = q.reshape(B, heads, h, w, d)
+    rel_h = torch.einsum('bnyxc,ykc->bnyxk', r_q, relative_table(h, h, rel_pos_h))
+    rel_w = torch.einsum('bnyxc,xkc->bnyxk', r_q, relative_table(w, w, rel_pos_w))
+    return (rel_h[..., :, None] + rel_w[..., None, :]).reshape(B, heads, n, n)
 
 
 def dense_window_map(window_attn: torch.Tensor, prefix_attn: torch.Tensor, num_prefix_tokens: int,
