@@ -259,6 +259,61 @@ def test_each_optimizer_step_sees_the_original_learning_rate_over_the_whole_sche
     assert len(after) == len(before) and after == pytest.approx(before, rel=1e-9, abs=1e-15)
 
 
+
+@pytest.mark.slow
+def test_mmengine_runner_steps_the_optimizer_with_the_original_learning_rates(tmp_path):
+    """The stretched schedule in mmengine's Runner itself (OptimWrapper accumulation, ParamSchedulerHook):
+    the learning rate of every optimizer.step() call is the original run's."""
+    import torch
+    from mmengine.hooks import Hook
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+    from torch.utils.data import DataLoader
+
+    class Toy(BaseModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x, mode='loss'):
+            return dict(loss=(self.w * x).sum())
+
+    class StepLRs(Hook):
+        def __init__(self) -> None:
+            self.lrs = []
+
+        def before_train(self, runner) -> None:
+            optimizer = runner.optim_wrapper.optimizer
+            step = optimizer.step
+
+            def recorded(*args, **kwargs):
+                self.lrs.append(optimizer.param_groups[0]['lr'])
+                return step(*args, **kwargs)
+            optimizer.step = recorded
+
+    def step_lrs(cfg: Config, name: str) -> list:
+        hook = StepLRs()
+        Runner(model=Toy(), work_dir=str(tmp_path / name), experiment_name=name,
+               train_dataloader=DataLoader([dict(x=torch.ones(1))] * 4, batch_size=1),
+               train_cfg=dict(cfg.train_cfg), optim_wrapper=dict(cfg.optim_wrapper),
+               param_scheduler=[dict(s) for s in cfg.param_scheduler], custom_hooks=[hook],
+               default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1000))).train()
+        return hook.lrs
+
+    schedule = dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=20, val_interval=1000),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                    param_scheduler=[dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10),
+                                     dict(type='MultiStepLR', milestones=[15, 18], gamma=0.1, by_epoch=False,
+                                          begin=0, end=20)])
+    before = step_lrs(Config(copy.deepcopy(schedule)), 'original')
+    stretched = Config(copy.deepcopy(schedule))
+    options = iteration_scaling_options(stretched, 4)
+    stretched.merge_from_dict({k: parse_option_value(v) for k, v in (o.split('=', 1) for o in options)})
+    after = step_lrs(stretched, 'stretched')
+    assert before[:2] == pytest.approx([0.001, 0.012]) and before[-1] == pytest.approx(0.001)  # 0.1 x 0.01
+    assert len(after) == len(before) == 20 and after == pytest.approx(before, rel=1e-9)
+
+
 SCHEDULES = {
     'warm-up, step': [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
                       dict(type='StepLR', step_size=15, gamma=0.5, by_epoch=False, begin=20, end=100)],
