@@ -1,15 +1,20 @@
 """tools/reproduce.py: every table's runs and commands, the papers' batch on fewer GPUs, run -> collect."""
+import copy
 import csv
 import glob
 import json
 import os
 import os.path as osp
 import statistics
+import warnings
 
 import pytest
+from mmengine.config import Config
 
+from mmedit_vit.apis.cfg_options import parse_option_value
+from mmedit_vit.apis.run_config import load_run_config
 from mmedit_vit.datasets import make_synthetic_ade20k
-from mmedit_vit.reproduce import TABLES, Plan, build_table, collect, dry_run
+from mmedit_vit.reproduce import TABLES, Plan, build_table, collect, dry_run, iteration_scaling_options, train_run
 from seg_helpers import ROOT, run_tool
 
 ALL_IDS = ['edit-table1', 'edit-table2', 'edit-table5', 'cb-table6', 'cb-table7', 'cb-table8', 'cb-table9',
@@ -106,16 +111,20 @@ def commands(table_id: str, **plan) -> list:
     return dry_run(build_table(table_id, 1), Plan(work_root='/tmp/nowhere', **plan))[2:]
 
 
-@pytest.mark.parametrize('gpus,batch', [(1, 16)] + [pytest.param(g, b, marks=pytest.mark.slow)
-                                                    for g, b in ((2, 8), (4, 4), (8, 2))])
-def test_segmentation_keeps_the_total_batch_with_a_larger_per_gpu_batch(gpus, batch):
+@pytest.mark.parametrize('gpus,factor', [(1, 8)] + [pytest.param(g, f, marks=pytest.mark.slow)
+                                                     for g, f in ((2, 4), (4, 2), (8, 1))])
+def test_segmentation_keeps_the_per_gpu_batch_and_stretches_the_iterations(gpus, factor):
     lines = commands('cb-table6', gpus=gpus, launcher='none' if gpus == 1 else 'pytorch')
     uper = [c for c in lines if ('tools/train.py' in c or 'dist_train' in c) and 'upernet_cb_s_ade20k.py' in c]
     assert len(uper) == 1
-    if gpus == 8:
-        assert 'train_dataloader.batch_size' not in uper[0]
+    assert 'train_dataloader.batch_size' not in uper[0]  # configs: 2 images per GPU, sized to fit a GPU
+    if factor == 1:
+        assert 'accumulative_counts' not in uper[0] and 'train_cfg.max_iters' not in uper[0]
     else:
-        assert f'train_dataloader.batch_size={batch}' in uper[0]  # configs: 8 GPUs x 2 images
+        assert f'optim_wrapper.accumulative_counts={factor} ' in uper[0]
+        assert f'train_cfg.max_iters={160000 * factor} ' in uper[0]
+    test = [c for c in lines if 'test' in c.split()[1] and 'upernet_cb_s_ade20k.py' in c]
+    assert len(test) == 1 and f'/iter_{160000 * factor}.pth ' in test[0]  # the checkpoint the run ends with
     head = ['python'] if gpus == 1 else ['bash tools/dist_train.sh configs/upernet_cb_s_ade20k.py', f' {gpus} ']
     assert all(h in uper[0] for h in head)
 
@@ -142,6 +151,208 @@ def test_training_runs_continue_from_their_last_checkpoint():
 def test_auto_scale_lr_keeps_the_per_gpu_batch():
     line = [c for c in commands('cb-table7', gpus=2, auto_scale_lr=True) if 'dist_train' in c][-1]
     assert '--auto-scale-lr' in line and 'accumulative_counts' not in line
+    uper = Plan(gpus=2, auto_scale_lr=True)
+    train = train_run('configs/upernet_cb_s_ade20k.py', 0)
+    assert uper.batch_options(train) == [] and uper.final_checkpoint(train).endswith('/iter_160000.pth')
+    assert uper.batch_note(build_table('cb-table6', 1)) == 'per-GPU batch kept, lr scaled to the total batch ' \
+        '(--auto-scale-lr)'
+
+
+def test_the_listing_head_says_how_the_batch_is_kept():
+    table = build_table('cb-table6', 1)
+    assert Plan(gpus=2).batch_note(table) == 'per-GPU batch kept, gradients accumulated x4, iterations x4 ' \
+        '(iteration-based runs)'
+    assert Plan(gpus=8).batch_note(table) == ''
+    classification = build_table('cb-table8', 1)  # epoch-based runs only: accumulation, the same epochs
+    assert Plan(gpus=4).batch_note(classification) == 'per-GPU batch kept, gradients accumulated x2'
+
+
+def scaled_config(config: str, gpus: int, cfg_options: tuple = ()):
+    """``config`` as tools/train.py builds it from the reproduction's --cfg-options on ``gpus`` GPUs."""
+    plan = Plan(gpus=gpus, launcher='none' if gpus == 1 else 'pytorch', cfg_options=cfg_options)
+    options = list(cfg_options) + plan.batch_options(train_run(config, 0))
+    parsed = {key: parse_option_value(value) for key, value in (o.split('=', 1) for o in options)}
+    return load_run_config(osp.join(ROOT, config), cfg_options=parsed), plan
+
+
+def test_vitdet_on_one_gpu_makes_eight_times_the_iterations_of_the_same_batch():
+    cfg, plan = scaled_config('configs/vitdet_maskrcnn_edit_b_coco.py', 1)
+    assert cfg.train_dataloader.batch_size == 8 and cfg.optim_wrapper.accumulative_counts == 8
+    assert cfg.train_cfg.max_iters == 184375 * 8 == 1475000
+    assert cfg.train_cfg.val_interval == 5000 * 8
+    assert [tuple(p) for p in cfg.train_cfg.dynamic_intervals] == [(180001 * 8, 184375 * 8)]
+    warmup, steps = cfg.param_scheduler
+    assert (warmup.type, warmup.begin, warmup.end, warmup.start_factor) == ('LinearLR', 7, 250 * 8, 0.001)
+    assert (steps.type, steps.begin, steps.end) == ('MultiStepLR', 7, 1475000)
+    assert list(steps.milestones) == [163889 * 8, 177546 * 8] == [1311112, 1420368]
+    assert cfg.default_hooks.checkpoint.interval == 40000 and cfg.default_hooks.logger.interval == 400
+    assert cfg.log_processor.window_size == 400
+    assert plan.final_checkpoint(train_run('configs/vitdet_maskrcnn_edit_b_coco.py', 0)).endswith('/iter_1475000.pth')
+
+
+def test_upernet_on_two_gpus_makes_four_times_the_iterations_of_the_same_batch():
+    cfg, _ = scaled_config('configs/upernet_cb_s_ade20k.py', 2)
+    assert cfg.train_dataloader.batch_size == 2 and cfg.optim_wrapper.accumulative_counts == 4
+    assert cfg.train_cfg.max_iters == 640000 and cfg.train_cfg.val_interval == 64000
+    warmup, poly = cfg.param_scheduler
+    assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 3, 6000)
+    assert (poly.type, poly.begin, poly.end) == ('PolyLR', 1500 * 4 + 3, 640000)
+    assert cfg.default_hooks.checkpoint.interval == 64000 and cfg.default_hooks.logger.interval == 200
+
+
+def values_at_optimizer_steps(schedulers: list, iterations: int, accumulate: int, name: str = 'lr') -> list:
+    """The ``name`` value of a toy optimizer at each optimizer step of ``iterations`` iterations that
+    accumulate ``accumulate`` backwards per step (mmengine's OptimWrapper steps on the iterations where the
+    count of backwards is a multiple), the schedulers stepped after every iteration (ParamSchedulerHook)."""
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    built = [PARAM_SCHEDULERS.build(dict(copy.deepcopy(s), optimizer=optimizer)) for s in schedulers]
+    seen = []
+    with warnings.catch_warnings():  # accumulating, the schedulers step before the optimizer's first step
+        warnings.filterwarnings('ignore', 'Detected call of `scheduler.step()` before')
+        for iteration in range(iterations):
+            if (iteration + 1) % accumulate == 0:
+                seen.append(optimizer.param_groups[0][name])
+                optimizer.step()
+            for scheduler in built:
+                scheduler.step()
+    return seen
+
+
+# the configs' schedules, shortened by the user's --cfg-options (the stretching reads them)
+SHORT = {'configs/vitdet_maskrcnn_edit_b_coco.py': ('train_cfg.max_iters=400', 'param_scheduler.1.end=400',
+                                                    'param_scheduler.1.milestones=[300,350]'),
+         'configs/upernet_cb_s_ade20k.py': ('train_cfg.max_iters=2000', 'param_scheduler.1.end=2000')}
+
+
+@pytest.mark.parametrize('config,gpus', [('configs/vitdet_maskrcnn_edit_b_coco.py', 1),
+                                         ('configs/upernet_cb_s_ade20k.py', 2)])
+def test_each_optimizer_step_sees_the_original_learning_rate(config, gpus):
+    original, _ = scaled_config(config, 8, SHORT[config])
+    scaled, _ = scaled_config(config, gpus, SHORT[config])
+    factor = 8 // gpus
+    assert scaled.train_cfg.max_iters == original.train_cfg.max_iters * factor
+    before = values_at_optimizer_steps(original.param_scheduler, original.train_cfg.max_iters, 1)
+    after = values_at_optimizer_steps(scaled.param_scheduler, scaled.train_cfg.max_iters, factor)
+    assert len(after) == len(before) == original.train_cfg.max_iters  # the same optimizer steps
+    assert after == pytest.approx(before, rel=1e-9, abs=1e-15)
+    start = original.param_scheduler[0].start_factor
+    assert after[0] == pytest.approx(0.1 * start, rel=1e-9)  # step 1: the first warm-up value
+    assert after[0] < after[100] < after[240] < 0.1  # in the warm-up
+    if 'vitdet' in config:  # past the milestones 300 and 350 of the shortened schedule
+        assert after[300] == pytest.approx(0.01) and after[350] == pytest.approx(0.001)
+        assert after[299] == pytest.approx(0.1)
+    else:  # linear decay from 1500 to 2000
+        assert after[1500] == pytest.approx(0.1) and after[1750] == pytest.approx(0.1 * 249 / 499)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config,gpus', [('configs/vitdet_maskrcnn_edit_b_coco.py', 1),
+                                         ('configs/upernet_cb_s_ade20k.py', 2)])
+def test_each_optimizer_step_sees_the_original_learning_rate_over_the_whole_schedule(config, gpus):
+    original, _ = scaled_config(config, 8)
+    scaled, _ = scaled_config(config, gpus)
+    before = values_at_optimizer_steps(original.param_scheduler, original.train_cfg.max_iters, 1)
+    after = values_at_optimizer_steps(scaled.param_scheduler, scaled.train_cfg.max_iters, 8 // gpus)
+    assert len(after) == len(before) and after == pytest.approx(before, rel=1e-9, abs=1e-15)
+
+
+
+@pytest.mark.slow
+def test_mmengine_runner_steps_the_optimizer_with_the_original_learning_rates(tmp_path):
+    """The stretched schedule in mmengine's Runner itself (OptimWrapper accumulation, ParamSchedulerHook):
+    the learning rate of every optimizer.step() call is the original run's."""
+    import torch
+    from mmengine.hooks import Hook
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+    from torch.utils.data import DataLoader
+
+    class Toy(BaseModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x, mode='loss'):
+            return dict(loss=(self.w * x).sum())
+
+    class StepLRs(Hook):
+        def __init__(self) -> None:
+            self.lrs = []
+
+        def before_train(self, runner) -> None:
+            optimizer = runner.optim_wrapper.optimizer
+            step = optimizer.step
+
+            def recorded(*args, **kwargs):
+                self.lrs.append(optimizer.param_groups[0]['lr'])
+                return step(*args, **kwargs)
+            optimizer.step = recorded
+
+    def step_lrs(cfg: Config, name: str) -> list:
+        hook = StepLRs()
+        Runner(model=Toy(), work_dir=str(tmp_path / name), experiment_name=name,
+               train_dataloader=DataLoader([dict(x=torch.ones(1))] * 4, batch_size=1),
+               train_cfg=dict(cfg.train_cfg), optim_wrapper=dict(cfg.optim_wrapper),
+               param_scheduler=[dict(s) for s in cfg.param_scheduler], custom_hooks=[hook],
+               default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1000))).train()
+        return hook.lrs
+
+    schedule = dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=20, val_interval=1000),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                    param_scheduler=[dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10),
+                                     dict(type='MultiStepLR', milestones=[15, 18], gamma=0.1, by_epoch=False,
+                                          begin=0, end=20)])
+    before = step_lrs(Config(copy.deepcopy(schedule)), 'original')
+    stretched = Config(copy.deepcopy(schedule))
+    options = iteration_scaling_options(stretched, 4)
+    stretched.merge_from_dict({k: parse_option_value(v) for k, v in (o.split('=', 1) for o in options)})
+    after = step_lrs(stretched, 'stretched')
+    assert before[:2] == pytest.approx([0.001, 0.012]) and before[-1] == pytest.approx(0.001)  # 0.1 x 0.01
+    assert len(after) == len(before) == 20 and after == pytest.approx(before, rel=1e-9)
+
+
+SCHEDULES = {
+    'warm-up, step': [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+                      dict(type='StepLR', step_size=15, gamma=0.5, by_epoch=False, begin=20, end=100)],
+    'constant, cosine': [dict(type='ConstantLR', factor=0.5, by_epoch=False, begin=0, end=10),
+                         dict(type='CosineAnnealingLR', eta_min=0.001, by_epoch=False, begin=10, end=100)],
+    'cosine restarts': [dict(type='CosineRestartLR', periods=[30, 70], restart_weights=[1, 0.5], eta_min=0.01,
+                             by_epoch=False, begin=0, end=100)],
+    'exponential': [dict(type='ExponentialLR', gamma=0.97, by_epoch=False, begin=5, end=80)],
+    'poly, momentum': [dict(type='PolyLR', power=0.9, eta_min=1e-3, by_epoch=False, begin=0, end=100),
+                       dict(type='CosineAnnealingMomentum', T_max=50, eta_min=0.85, by_epoch=False, begin=0,
+                            end=100)],
+}
+
+
+@pytest.mark.parametrize('factor', [2, 8])
+@pytest.mark.parametrize('name', sorted(SCHEDULES))
+def test_every_scheduler_kind_is_stretched_exactly(name, factor):
+    cfg = Config(dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=100, val_interval=50),
+                      optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)), param_scheduler=SCHEDULES[name]))
+    options = iteration_scaling_options(cfg, factor)
+    cfg.merge_from_dict({k: parse_option_value(v) for k, v in (o.split('=', 1) for o in options)})
+    assert cfg.train_cfg.max_iters == 100 * factor and cfg.train_cfg.val_interval == 50 * factor
+    assert cfg.optim_wrapper.accumulative_counts == factor
+    for value in ('lr', 'momentum'):
+        before = values_at_optimizer_steps(SCHEDULES[name], 100, 1, value)
+        after = values_at_optimizer_steps(cfg.param_scheduler, 100 * factor, factor, value)
+        assert len(set(before)) > 1 or value == 'momentum'  # the schedule changes the value
+        assert after == pytest.approx(before, rel=1e-9, abs=1e-15), value
+
+
+def test_schedules_that_cannot_be_stretched_are_named():
+    cfg = Config(dict(train_cfg=dict(max_iters=100), optim_wrapper=dict(),
+                      param_scheduler=[dict(type='OneCycleLR', eta_max=0.1, by_epoch=False, begin=0, end=100)]))
+    with pytest.raises(ValueError, match=r'param_scheduler.0: OneCycleLR .* supported: LinearLR'):
+        iteration_scaling_options(cfg, 2)
+    cfg.param_scheduler[0].by_epoch = True  # not stepped per iteration: left as it is
+    assert iteration_scaling_options(cfg, 2) == ['optim_wrapper.accumulative_counts=2', 'train_cfg.max_iters=200']
+    with pytest.raises(ValueError, match='not an iteration-based config'):
+        iteration_scaling_options(Config(dict(train_cfg=dict(max_epochs=3))), 2)
 
 
 def test_bad_arguments_name_what_is_allowed():
@@ -201,9 +412,13 @@ def test_vitdet_table_every_variant_at_s_and_b_from_its_own_checkpoint():
     lines = commands('vitdet', gpus=8)
     train = [c for c in lines if 'dist_train.sh configs/vitdet_maskrcnn_edit_b_coco.py 8' in c]
     assert len(train) == 1 and 'train_dataloader.batch_size' not in train[0]  # 8 x 8 = the paper's 64
-    one = [c for c in commands('vitdet', gpus=1, launcher='none') if 'vitdet_maskrcnn_edit_b_coco.py' in c and
-           'tools/train.py' in c]
-    assert 'train_dataloader.batch_size=64' in one[0]  # iteration-based: the whole batch on one GPU
+    listing = dry_run(build_table('vitdet', 1), Plan(work_root='/tmp/nowhere', gpus=1, launcher='none'))
+    assert 'per-GPU batch kept, gradients accumulated x8, iterations x8' in listing[1]
+    one = [c for c in listing if 'vitdet_maskrcnn_edit_b_coco.py' in c and 'tools/train.py' in c]
+    assert 'train_dataloader.batch_size' not in one[0]  # 8 images of 1024x1024 per GPU stay 8
+    assert 'optim_wrapper.accumulative_counts=8 ' in one[0] and 'train_cfg.max_iters=1475000 ' in one[0]
+    assert any('vitdet_maskrcnn_edit_b_coco_seed0_' in c and '/iter_1475000.pth ' in c
+               for c in listing if 'tools/test.py' in c)
     assert any('tools/get_flops.py configs/vitdet_maskrcnn_cb_s_coco.py' in c for c in lines)
 
 

@@ -7,10 +7,12 @@
 
 Runs live in ``--work-root`` (default work_dirs/reproduce/runs/<config>_seed<s>); a killed reproduction
 resumes where it stopped: finished runs are skipped, a stopped training run continues from its last
-checkpoint (``--resume``). On fewer than 8 GPUs the papers' total batch is kept: iteration-based
-(segmentation) configs get a larger per-GPU batch, epoch-based ones (classification, detection) accumulate
-gradients (``optim_wrapper.accumulative_counts``). ``--auto-scale-lr`` instead keeps the per-GPU batch and
-scales the learning rate linearly (not the papers' protocol).
+checkpoint (``--resume``). On N < 8 GPUs the papers' total batch is kept with the config's per-GPU batch:
+gradients are accumulated over 8/N iterations (``optim_wrapper.accumulative_counts``); iteration-based configs
+(segmentation, ViTDet) also make 8/N times the iterations, every iteration count of the config (schedulers,
+intervals) stretched so that each optimizer step has the original lr (docs/at_scale.md).
+``--auto-scale-lr`` instead keeps the per-GPU batch and the iterations and scales the learning rate linearly
+(not the papers' protocol).
 """
 import argparse
 
@@ -30,7 +32,8 @@ def main(argv=None) -> None:
     parser.add_argument('--partition', default='gpu', help='slurm partition')
     parser.add_argument('--work-root', default='work_dirs/reproduce')
     parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='keep the per-GPU batch and scale the lr instead of keeping the papers\' total batch')
+                        help='keep the per-GPU batch and iterations and scale the lr instead of keeping the '
+                        'papers\' total batch')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='key=value options added to every run')
     parser.add_argument('--out', help='--collect: folder of the table files (default WORK_ROOT/ID)')
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..apis.corruption_eval import RESULT_NAME as CORRUPTIONS_FILE
 from ..apis.run_config import LAUNCHERS as RUN_LAUNCHERS
+from .iteration_scaling import accumulation_option, iteration_scaling_options
 from .runs import PAPER_GPUS, ROOT, Run, Table
 
 LAUNCHERS = tuple(name for name in RUN_LAUNCHERS if name != 'mpi')  # the launch scripts written here
@@ -61,25 +62,50 @@ class Plan:
         return osp.join(path, run.tag) if run.kind == 'test' else path
 
     def final_checkpoint(self, train: Run) -> str:
+        """The checkpoint the training run ends with (of the stretched schedule on fewer GPUs)."""
         cfg = self.config(train).get('train_cfg', {})
         if cfg.get('max_iters'):
-            name = f"iter_{cfg['max_iters']}.pth"
+            name = f"iter_{cfg['max_iters'] * self.iteration_factor(train)}.pth"
         elif cfg.get('max_epochs'):
             name = f"epoch_{cfg['max_epochs']}.pth"
         else:
             raise ValueError(f'{train.config}: train_cfg has neither max_iters nor max_epochs')
         return osp.join(self.work_dir(train), name)
 
-    def batch_options(self, train: Run) -> List[str]:
-        """Keeps the papers' total batch on fewer GPUs (the same lr, iterations and epochs)."""
+    def batch_factor(self) -> int:
+        """How many times more GPUs the papers' batch was spread over (1: nothing to keep)."""
         if not self.scale_batch or self.gpus >= PAPER_GPUS or self.auto_scale_lr:
+            return 1
+        return PAPER_GPUS // self.gpus
+
+    def iteration_factor(self, train: Run) -> int:
+        """How many times more iterations the training run makes than its config (1: as the config)."""
+        iteration_based = bool(self.config(train).get('train_cfg', {}).get('max_iters'))
+        return self.batch_factor() if iteration_based else 1
+
+    def batch_options(self, train: Run) -> List[str]:
+        """Keeps the papers' total batch on fewer GPUs with the config's per-GPU batch (the size that fits a
+        GPU): gradients accumulated; iteration-based configs (segmentation, ViTDet) also make that many times
+        more iterations, their schedule stretched to give each optimizer step the original lr."""
+        factor = self.batch_factor()
+        if factor == 1:
             return []
-        factor = PAPER_GPUS // self.gpus
         cfg = self.config(train)
-        if cfg.get('train_cfg', {}).get('max_iters'):  # iteration-based (segmentation, ViTDet): a larger per-GPU batch
-            return [f'train_dataloader.batch_size={cfg.train_dataloader.batch_size * factor}']
-        counts = cfg.optim_wrapper.get('accumulative_counts', 1)  # epoch-based: accumulate gradients
-        return [f'optim_wrapper.accumulative_counts={counts * factor}']
+        if cfg.get('train_cfg', {}).get('max_iters'):
+            return iteration_scaling_options(cfg, factor)
+        return [accumulation_option(cfg, factor)]
+
+    def batch_note(self, table: Table) -> str:
+        """How the runs keep the papers' batch, for the head of a listing ('' when they run as configured)."""
+        if self.auto_scale_lr:
+            return 'per-GPU batch kept, lr scaled to the total batch (--auto-scale-lr)'
+        factor = self.batch_factor()
+        if factor == 1:
+            return ''
+        note = f'per-GPU batch kept, gradients accumulated x{factor}'
+        if any(r.kind == 'train' and self.iteration_factor(r) > 1 for r in table.runs):
+            note += f', iterations x{factor} (iteration-based runs)'
+        return note
 
     def command(self, run: Run) -> List[str]:
         """The argv of ``run`` (a copy is shown as ``cp``; a complexity count writes its output file)."""
@@ -166,8 +192,9 @@ def format_command(argv: Sequence[str]) -> str:
 
 
 def dry_run(table: Table, plan: Plan) -> List[str]:
+    note = plan.batch_note(table)
     lines = [f'# {table.id}: {table.title}', f'# {len(table.runs)} runs, {plan.gpus} GPU(s), launcher '
-             f'{plan.launcher}; [done] marks runs whose outputs exist']
+             f'{plan.launcher}{"; " + note if note else ""}; [done] marks runs whose outputs exist']
     for run in table.runs:
         mark = '[done] ' if plan.done(run) else ''
         command = format_command(plan.command(run))
@@ -179,6 +206,9 @@ def dry_run(table: Table, plan: Plan) -> List[str]:
 
 def execute(table: Table, plan: Plan, log: Callable[[str], None] = print) -> None:
     """Runs the table's commands in order from the repository root, skipping finished runs."""
+    note = plan.batch_note(table)
+    if note:
+        log(f'{table.id}, {plan.gpus} GPU(s): {note}')
     for i, run in enumerate(table.runs, 1):
         command = plan.command(run)
         if plan.done(run):

@@ -1,0 +1,99 @@
+"""An iteration-based schedule on fewer GPUs: the per-GPU batch kept, gradients accumulated and every
+iteration count stretched, so that the optimizer makes the original run's steps with the original lr.
+
+Why the numbers are what they are (mmengine, ``IterBasedTrainLoop``):
+
+- ``OptimWrapper`` with ``accumulative_counts=a`` counts one backward per iteration and steps the optimizer
+  when the count is a multiple of ``a`` (``should_update``): optimizer step s (1-based) falls on iteration
+  ``s*a - 1`` (0-based). With ``max_iters`` times ``a`` the run makes the original number of steps and
+  none is left partial (``initialize_count_status`` gets ``max_iters`` as its ``max_counts``).
+- ``ParamSchedulerHook`` steps every ``by_epoch=False`` scheduler after every iteration, updating or not,
+  and a scheduler is active while ``begin <= iteration < end`` with ``last_step = iteration - begin``.
+- The original run's step s falls on iteration ``s - 1``. So original iteration t becomes ``a*t + a - 1``:
+  ``begin -> a*begin + a - 1``, ``end -> a*end``, and every length counted from ``begin`` (milestones,
+  ``step_size``, ``T_max``, ``periods``) ``-> a*length``. At each optimizer step ``last_step`` is then
+  exactly ``a`` times the original's and ``total_iters = end - begin - 1`` (Linear, Poly, Constant) is
+  ``a`` times the original's, so the closed forms give the original value; no milestone falls between two
+  steps. Scaling ``begin`` alone to ``a*begin`` would put a warm-up ``a - 1`` iterations ahead (step 1 of a
+  LinearLR from 1e-6 would see about ``(a-1)/(a*end)`` instead of 1e-6). Exponential decay per iteration
+  becomes ``gamma**(1/a)``.
+- Validation, checkpoint, logging intervals count iterations too: multiplied by ``a`` they fall on the
+  same optimizer steps as before.
+"""
+import re
+from typing import List
+
+from mmengine.config import Config
+
+# iteration-valued fields (besides begin and end) of mmengine's schedulers and their LR / Momentum forms
+SCHEDULER_LENGTHS = {'Linear': (), 'Poly': (), 'Constant': (), 'Exponential': (), 'MultiStep': ('milestones',),
+                     'Step': ('step_size',), 'CosineAnnealing': ('T_max',), 'CosineRestart': ('periods',)}
+_FAMILY = re.compile(r'^(%s)(LR|LRRatio|Momentum|ParamScheduler)$' % '|'.join(SCHEDULER_LENGTHS))
+
+
+def accumulation_option(cfg: Config, factor: int) -> str:
+    """``factor`` times the config's gradient accumulation: the total batch of ``factor`` times more GPUs."""
+    counts = cfg.optim_wrapper.get('accumulative_counts', 1)
+    return f'optim_wrapper.accumulative_counts={counts * factor}'
+
+
+def iteration_scaling_options(cfg: Config, factor: int) -> List[str]:
+    """``--cfg-options`` that run the iteration-based ``cfg`` on ``factor`` times fewer GPUs with the same
+    per-GPU batch: accumulation ``x factor`` and the schedule stretched as the module docstring derives."""
+    if not isinstance(factor, int) or factor < 1:
+        raise ValueError(f'factor={factor!r}: must be a positive integer')
+    train_cfg = cfg.get('train_cfg') or {}
+    if not train_cfg.get('max_iters'):
+        raise ValueError(f'train_cfg has no max_iters ({dict(train_cfg)}): not an iteration-based config')
+    options = [accumulation_option(cfg, factor)]
+    for key in ('max_iters', 'val_interval', 'val_begin'):
+        if key in train_cfg:
+            options.append(f'train_cfg.{key}={train_cfg[key] * factor}')
+    if train_cfg.get('dynamic_intervals'):
+        pairs = ','.join(f'({m * factor},{i * factor})' for m, i in train_cfg.dynamic_intervals)
+        options.append(f'train_cfg.dynamic_intervals=[{pairs}]')
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        options += _scheduler_options('param_scheduler', schedulers, factor)
+    else:
+        for i, scheduler in enumerate(schedulers):
+            options += _scheduler_options(f'param_scheduler.{i}', scheduler, factor)
+    hooks = cfg.get('default_hooks') or {}
+    checkpoint = hooks.get('checkpoint') or {}
+    if checkpoint.get('by_epoch', True) is False:
+        options += [f'default_hooks.checkpoint.{key}={checkpoint[key] * factor}'
+                    for key in ('interval', 'save_begin') if checkpoint.get(key, 0) > 0]
+    logger = hooks.get('logger') or {}
+    if isinstance(logger.get('interval'), int):  # LoggerHook counts training iterations
+        options.append(f'default_hooks.logger.interval={logger.interval * factor}')
+    window = (cfg.get('log_processor') or {}).get('window_size')
+    if isinstance(window, int):  # losses averaged over the same optimizer steps
+        options.append(f'log_processor.window_size={window * factor}')
+    return options
+
+
+def _scheduler_options(key: str, scheduler: dict, factor: int) -> List[str]:
+    if scheduler.get('by_epoch', True):
+        return []  # not stepped by IterBasedTrainLoop
+    kind = scheduler.get('type')
+    name = (kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))).split('.')[-1]
+    match = _FAMILY.match(name)
+    if match is None:
+        raise ValueError(f'{key}: {name} with by_epoch=False cannot be stretched for fewer GPUs; supported: '
+                         f'{", ".join(f"{f}LR" for f in SCHEDULER_LENGTHS)} (and their Momentum forms), '
+                         'or keep the iterations with --auto-scale-lr')
+    begin = scheduler.get('begin', 0)
+    options = [f'{key}.begin={begin * factor + factor - 1}']
+    if 'end' in scheduler:
+        options.append(f'{key}.end={scheduler["end"] * factor}')
+    for field in SCHEDULER_LENGTHS[match.group(1)]:
+        value = scheduler.get(field)
+        if field == 'T_max' and value is None and 'end' in scheduler:
+            value = scheduler['end'] - begin  # mmengine's default, counted over the unscaled begin
+        if isinstance(value, (list, tuple)):
+            options.append(f'{key}.{field}=[{",".join(str(v * factor) for v in value)}]')
+        elif value is not None:
+            options.append(f'{key}.{field}={value * factor}')
+    if match.group(1) == 'Exponential':
+        options.append(f'{key}.gamma={scheduler.get("gamma") ** (1 / factor)!r}')
+    return options
