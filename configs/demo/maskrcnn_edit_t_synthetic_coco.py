@@ -1,38 +1,12 @@
 # The detection demo: configs/maskrcnn_edit_t_coco.py (Mask R-CNN + FPN, EDIT ViT-T) trained from scratch on
-# the generated COCO-format set (`python -m mmedit_vit.datasets.synthetic_coco data/synthetic_coco`) for a few
-# CPU minutes. Only data (160x160 images, 3 classes, RoI budgets to match) and schedule differ from the real
-# config.
-_base_ = ['../maskrcnn_edit_t_coco.py']
-
-# ---- data ----
-data_root = 'data/synthetic_coco/'
-metainfo = dict(classes=('square', 'disk', 'triangle'))
-img_scale = (160, 160)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
+# the generated COCO-format set (configs/_base_/datasets/synthetic_coco.py) for a few CPU minutes. Only data
+# (160x160 images, 3 classes, RoI budgets to match) and schedule differ from the real config.
+_base_ = [
+    '../_base_/models/mask_rcnn_vit_t_fpn.py', '../_base_/datasets/synthetic_coco.py',
+    '../_base_/schedules/det_adamw_1x.py', '../_base_/det_runtime.py'
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, filter_cfg=dict(filter_empty_gt=True, min_size=8),
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
-test_evaluator = val_evaluator
 model = dict(
-    backbone=dict(init_cfg=None),  # from scratch: no pretrained file needed
+    backbone=dict(type='EDITViT', init_cfg=None),  # from scratch: no pretrained file needed
     roi_head=dict(bbox_head=dict(num_classes=3), mask_head=dict(num_classes=3)),
     # RoI budgets sized to this data (at most 3 objects in a 160x160 image; COCO has up to ~100 in 800x1333):
     # the mask head on 128 positive RoIs per image would make a CPU step take tens of seconds
