@@ -140,6 +140,28 @@ def test_classification_keeps_the_total_batch_by_accumulation(gpus, counts):
         assert f'optim_wrapper.accumulative_counts={counts}' in base  # the B config accumulates 2 at 8 GPUs
 
 
+def test_more_than_eight_gpus_split_the_per_gpu_batch():
+    """16 GPUs keep the papers' total batch: half the images per GPU, the same iterations and accumulation."""
+    lines = commands('cb-table6', gpus=16)
+    uper = [c for c in lines if 'dist_train' in c and 'upernet_cb_s_ade20k.py' in c][0]
+    assert ' 16 ' in uper and 'train_dataloader.batch_size=1' in uper  # 2 per GPU x 8 = 1 per GPU x 16
+    assert 'accumulative_counts' not in uper and 'train_cfg.max_iters' not in uper
+    cls = [c for c in commands('edit-table2', gpus=16) if 'dist_train' in c and 'configs/cls_edit_b_in1k.py' in c][0]
+    batch = Config.fromfile(osp.join(ROOT, 'configs/cls_edit_b_in1k.py')).train_dataloader.batch_size
+    assert f'train_dataloader.batch_size={batch // 2}' in cls
+    assert Plan(gpus=16).batch_note(build_table('cb-table6', 1)) == 'total batch kept, per-GPU batch / 2'
+    with pytest.raises(ValueError, match=r'^configs/cls_\w+.py: train_dataloader.batch_size=128 .* 3x'):
+        Plan(gpus=24).check(build_table('cb-table6', 1))  # the ImageNet pretraining (128 per GPU) comes first
+
+
+def test_a_plan_that_cannot_run_stops_before_the_first_run_in_one_line():
+    proc = run_tool(['tools/reproduce.py', 'vitdet', '--gpus', '24', '--dry-run'])
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        'configs/cls_deit3_s_in1k.py: train_dataloader.batch_size=256 per GPU cannot be split over 3x the GPUs '
+        'keeping the total batch; use --gpus 8d for a divisor d of 256, or keep the per-GPU batch with --auto-scale-lr']
+
+
 def test_training_runs_continue_from_their_last_checkpoint():
     """A stopped reproduction starts each unfinished training run with --resume (fresh when it has no checkpoint)."""
     lines = commands('cb-table6', gpus=1, launcher='none')

@@ -49,6 +49,7 @@ def main(argv=None) -> None:
         plan = Plan(work_root=args.work_root, gpus=args.gpus, launcher=launcher, cfg_options=tuple(args.cfg_options),
                     auto_scale_lr=args.auto_scale_lr, partition=args.partition,
                     scale_batch=table.paper_gpus is not None)
+        plan.check(table)
     except ValueError as err:
         raise SystemExit(str(err))
     if args.dry_run:

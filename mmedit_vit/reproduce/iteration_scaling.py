@@ -19,6 +19,8 @@ Why the numbers are what they are (mmengine, ``IterBasedTrainLoop``):
   becomes ``gamma**(1/a)``.
 - Validation, checkpoint, logging intervals count iterations too: multiplied by ``a`` they fall on the
   same optimizer steps as before.
+
+On more GPUs than the config's 8 nothing is stretched: the per-GPU batch is divided (``split_batch_option``).
 """
 import re
 from typing import List
@@ -35,6 +37,16 @@ def accumulation_option(cfg: Config, factor: int) -> str:
     """``factor`` times the config's gradient accumulation: the total batch of ``factor`` times more GPUs."""
     counts = cfg.optim_wrapper.get('accumulative_counts', 1)
     return f'optim_wrapper.accumulative_counts={counts * factor}'
+
+
+def split_batch_option(cfg: Config, factor: int) -> str:
+    """The per-GPU batch of ``factor`` times more GPUs than the config's 8: the same total batch."""
+    batch = cfg.train_dataloader.batch_size
+    if batch % factor:
+        raise ValueError(f'train_dataloader.batch_size={batch} per GPU cannot be split over {factor}x the GPUs '
+                         f'keeping the total batch; use --gpus 8d for a divisor d of {batch}, or keep the '
+                         'per-GPU batch with --auto-scale-lr')
+    return f'train_dataloader.batch_size={batch // factor}'
 
 
 def iteration_scaling_options(cfg: Config, factor: int) -> List[str]:

@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..apis.corruption_eval import RESULT_NAME as CORRUPTIONS_FILE
 from ..apis.run_config import LAUNCHERS as RUN_LAUNCHERS
-from .iteration_scaling import accumulation_option, iteration_scaling_options
+from .iteration_scaling import accumulation_option, iteration_scaling_options, split_batch_option
 from .runs import PAPER_GPUS, ROOT, Run, Table
 
 LAUNCHERS = tuple(name for name in RUN_LAUNCHERS if name != 'mpi')  # the launch scripts written here
@@ -38,6 +38,15 @@ class Plan:
             raise ValueError(f'gpus={self.gpus!r}: use 1, 2, 4, 8 or a multiple of 8')
         if self.launcher == 'none' and self.gpus != 1:
             raise ValueError(f'--launcher none runs one process; got --gpus {self.gpus} (use pytorch or slurm)')
+
+    def check(self, table: Table) -> None:
+        """Builds every command of ``table`` once, so that a config this plan cannot run (a batch that does not
+        split, a scheduler that does not stretch) stops the reproduction before its first run."""
+        for run in table.runs:
+            try:
+                self.command(run)
+            except ValueError as err:
+                raise ValueError(f'{run.config}: {err}') from None
 
     def config(self, run: Run):
         """The run's config with the shared and the run's own options applied (read once per config)."""
@@ -78,6 +87,12 @@ class Plan:
             return 1
         return PAPER_GPUS // self.gpus
 
+    def spread_factor(self) -> int:
+        """How many times more GPUs than the papers' 8 share their batch (1: nothing to split)."""
+        if not self.scale_batch or self.gpus <= PAPER_GPUS or self.auto_scale_lr:
+            return 1
+        return self.gpus // PAPER_GPUS
+
     def iteration_factor(self, train: Run) -> int:
         """How many times more iterations the training run makes than its config (1: as the config)."""
         iteration_based = bool(self.config(train).get('train_cfg', {}).get('max_iters'))
@@ -87,10 +102,12 @@ class Plan:
         """Keeps the papers' total batch on fewer GPUs with the config's per-GPU batch (the size that fits a
         GPU): gradients accumulated; iteration-based configs (segmentation, ViTDet) also make that many times
         more iterations, their schedule stretched to give each optimizer step the original lr."""
+        cfg = self.config(train)
+        if self.spread_factor() > 1:
+            return [split_batch_option(cfg, self.spread_factor())]
         factor = self.batch_factor()
         if factor == 1:
             return []
-        cfg = self.config(train)
         if cfg.get('train_cfg', {}).get('max_iters'):
             return iteration_scaling_options(cfg, factor)
         return [accumulation_option(cfg, factor)]
@@ -99,6 +116,8 @@ class Plan:
         """How the runs keep the papers' batch, for the head of a listing ('' when they run as configured)."""
         if self.auto_scale_lr:
             return 'per-GPU batch kept, lr scaled to the total batch (--auto-scale-lr)'
+        if self.spread_factor() > 1:
+            return f'total batch kept, per-GPU batch / {self.spread_factor()}'
         factor = self.batch_factor()
         if factor == 1:
             return ''
