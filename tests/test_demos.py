@@ -197,3 +197,34 @@ def test_classification_demo_is_quiet_and_summarised(tmp_path):
     check_quiet(proc, log, phases=6)
     assert list(summary['rows']) == ['clean', 'centre occluded', 'FGSM eps=0.0157']
     assert 'strict' in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------ --epochs
+def demo_config(name: str):
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, 'configs', 'demo', name))
+
+
+@pytest.mark.parametrize('name', ['maskrcnn_edit_t_synthetic_coco.py', 'vitdet_maskrcnn_edit_t_synthetic_coco.py'])
+def test_detection_demo_epochs_move_the_lr_drop_with_the_end(name):
+    from mmedit_vit.apis.epoch_schedule import set_max_epochs
+    cfg = set_max_epochs(demo_config(name), 12)
+    warmup, steps = cfg.param_scheduler
+    assert (warmup.by_epoch, warmup.end) == (False, 30)  # 30 iterations of warm-up, as before
+    assert (steps.end, steps.milestones) == (12, [10])  # 6 epochs dropping at 5 -> 12 dropping at 10
+    assert cfg.train_cfg.max_epochs == cfg.train_cfg.val_interval == cfg.default_hooks.checkpoint.interval == 12
+    one = set_max_epochs(demo_config(name), 1)
+    assert (one.param_scheduler[1].end, one.param_scheduler[1].milestones) == (1, [1])  # no drop within 1 epoch
+
+
+def test_classification_demo_epochs_end_the_cosine_with_the_run():
+    from mmedit_vit.apis.epoch_schedule import set_max_epochs
+    cfg = set_max_epochs(demo_config('cls_edit_t_synthetic.py'), 12)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 1)  # one epoch of warm-up, as before
+    assert (cosine.begin, cosine.end, cosine.T_max) == (1, 12, 11)
+    assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval, cfg.default_hooks.checkpoint.interval) == (12, 12, 1)
+    one = set_max_epochs(demo_config('cls_edit_t_synthetic.py'), 1)  # the cosine starts after epoch 1: kept
+    assert (one.param_scheduler[1].end, one.param_scheduler[1].T_max, one.train_cfg.max_epochs) == (8, 7, 1)
+    with pytest.raises(ValueError, match='epochs=0'):
+        set_max_epochs(demo_config('cls_edit_t_synthetic.py'), 0)

@@ -26,7 +26,8 @@ COLUMNS = {'accuracy/top1': 'top-1', 'accuracy/top5': 'top-5'}
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo_cls_edit_t'))
-    parser.add_argument('--epochs', type=int, help="training epochs (default: the config's)")
+    parser.add_argument('--epochs', type=int,
+                        help="training epochs (default: the config's; its lr decay moves with the last epoch)")
     parser.add_argument('--fgsm-eps', type=float, default=4 / 255, help='FGSM step on the 0-1 pixel scale')
     parser.add_argument('--verbose', action='store_true', help="print mmengine's full output instead of progress lines")
     args = parser.parse_args(argv)
@@ -42,6 +43,7 @@ def main(argv=None) -> dict:
 
     from mmedit_vit.apis import load_run_config, robustness
     from mmedit_vit.apis.demo_session import DemoSession
+    from mmedit_vit.apis.epoch_schedule import set_max_epochs
     from mmedit_vit.converters import load_pretrained
     from mmedit_vit.datasets import make_synthetic_folder
 
@@ -52,7 +54,7 @@ def main(argv=None) -> dict:
                                              'val_dataloader.dataset.data_root': DATA_ROOT,
                                              'test_dataloader.dataset.data_root': DATA_ROOT})
     if args.epochs is not None:
-        cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
+        set_max_epochs(cfg, args.epochs)  # the cosine decay ends with the last epoch
     epochs = cfg.train_cfg.max_epochs
     title = (f'EDIT-T classifier from scratch on 4 generated texture classes (chance: 25% top-1), '
              f'{epochs} epoch{"s" if epochs > 1 else ""}')

@@ -36,7 +36,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='an epoch-based detection demo config (default: '
                              'configs/demo/maskrcnn_edit_t_synthetic_coco.py)')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo_detection'))
-    parser.add_argument('--epochs', type=int, help="training epochs (default: the config's)")
+    parser.add_argument('--epochs', type=int,
+                        help="training epochs (default: the config's; its lr decay moves with the last epoch)")
     parser.add_argument('--num-train', type=int, default=64, help='generated training images')
     parser.add_argument('--num-val', type=int, default=16, help='generated validation images')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
@@ -52,6 +53,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     args = parse_args(argv)
     from mmedit_vit.apis import load_run_config
     from mmedit_vit.apis.demo_session import DemoSession
+    from mmedit_vit.apis.epoch_schedule import set_max_epochs
     from mmedit_vit.datasets import make_synthetic_coco
 
     work_dir = osp.abspath(args.work_dir)
@@ -68,8 +70,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
             raise SystemExit(f'--config {args.config}: the demo trains by epochs; this config has no '
                              'train_cfg.max_epochs')
         if args.epochs is not None:
-            cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
-            cfg.default_hooks.checkpoint.interval = args.epochs
+            set_max_epochs(cfg, args.epochs)  # the lr decay moves with the last epoch
         epochs = cfg.train_cfg.max_epochs
         with demo.phase('data') as phase:
             data_root = cfg.train_dataloader.dataset.data_root
