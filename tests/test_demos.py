@@ -228,3 +228,53 @@ def test_classification_demo_epochs_end_the_cosine_with_the_run():
     assert (one.param_scheduler[1].end, one.param_scheduler[1].T_max, one.train_cfg.max_epochs) == (8, 7, 1)
     with pytest.raises(ValueError, match='epochs=0'):
         set_max_epochs(demo_config('cls_edit_t_synthetic.py'), 0)
+
+
+def _epoch_lrs(schedulers, epochs):
+    """The lr of every epoch under ``schedulers`` (mmengine's classes, stepped once per epoch)."""
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    built = [PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer)) for s in schedulers]
+    lrs = []
+    for _ in range(epochs):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        for scheduler in built:
+            scheduler.step()
+    return lrs
+
+
+@pytest.mark.parametrize('scheduler', [
+    dict(type='MultiStepLR', begin=1, end=7, milestones=[2, 4], gamma=0.1),  # milestones count from begin
+    dict(type='StepLR', begin=1, end=7, step_size=2, gamma=0.5),
+    dict(type='ExponentialLR', begin=1, end=7, gamma=0.8),
+    dict(type='CosineAnnealingLR', begin=1, end=7, T_max=6, eta_min=0.01),
+    dict(type='CosineRestartLR', begin=1, end=7, periods=[2, 4], restart_weights=[1, 0.5], eta_min=0.0),
+    dict(type='PolyLR', begin=1, end=7, power=2.0, eta_min=0.0),
+])
+def test_epochs_stretch_a_schedule_from_its_begin(scheduler):
+    """7 epochs -> 13: the scheduler from epoch 1 runs twice as long; the lr of old epoch 1 + t is the new
+    run's at epoch 1 + 2t, the warm-up epoch 0 unchanged (schedulers built and stepped by mmengine)."""
+    from mmengine.config import Config
+
+    from mmedit_vit.apis.epoch_schedule import set_max_epochs
+    warmup = dict(type='LinearLR', start_factor=0.1, begin=0, end=1)
+    cfg = Config(dict(train_cfg=dict(max_epochs=7), param_scheduler=[warmup, scheduler]))
+    old = _epoch_lrs(cfg.param_scheduler, 7)
+    new = _epoch_lrs(set_max_epochs(cfg, 13).param_scheduler, 13)
+    assert cfg.param_scheduler[0] == warmup and cfg.param_scheduler[1].end == 13
+    assert new[0] == pytest.approx(old[0])
+    if scheduler['type'] == 'PolyLR':  # a closed form over end - begin - 1 steps: only the ends are kept
+        assert new[1] == pytest.approx(old[1]) and new[-1] < old[1]
+    else:
+        assert new[1::2] == pytest.approx(old[1:], rel=1e-9)
+
+
+def test_epochs_refuse_a_schedule_they_cannot_stretch():
+    from mmengine.config import Config
+
+    from mmedit_vit.apis.epoch_schedule import set_max_epochs
+    cfg = Config(dict(train_cfg=dict(max_epochs=6),
+                      param_scheduler=[dict(type='OneCycleLR', eta_max=0.1, total_steps=6, begin=0, end=6)]))
+    with pytest.raises(ValueError, match=r'param_scheduler\[0\]: OneCycleLR .* --epochs 12; supported: LinearLR'):
+        set_max_epochs(cfg, 12)

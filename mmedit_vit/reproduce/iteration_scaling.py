@@ -22,15 +22,11 @@ Why the numbers are what they are (mmengine, ``IterBasedTrainLoop``):
 
 On more GPUs than the config's 8 nothing is stretched: the per-GPU batch is divided (``split_batch_option``).
 """
-import re
 from typing import List
 
 from mmengine.config import Config
 
-# iteration-valued fields (besides begin and end) of mmengine's schedulers and their LR / Momentum forms
-SCHEDULER_LENGTHS = {'Linear': (), 'Poly': (), 'Constant': (), 'Exponential': (), 'MultiStep': ('milestones',),
-                     'Step': ('step_size',), 'CosineAnnealing': ('T_max',), 'CosineRestart': ('periods',)}
-_FAMILY = re.compile(r'^(%s)(LR|LRRatio|Momentum|ParamScheduler)$' % '|'.join(SCHEDULER_LENGTHS))
+from ..engine.scheduler_lengths import SCHEDULER_LENGTHS, SUPPORTED, scheduler_family, scheduler_name
 
 
 def accumulation_option(cfg: Config, factor: int) -> str:
@@ -87,18 +83,15 @@ def iteration_scaling_options(cfg: Config, factor: int) -> List[str]:
 def _scheduler_options(key: str, scheduler: dict, factor: int) -> List[str]:
     if scheduler.get('by_epoch', True):
         return []  # not stepped by IterBasedTrainLoop
-    kind = scheduler.get('type')
-    name = (kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))).split('.')[-1]
-    match = _FAMILY.match(name)
-    if match is None:
-        raise ValueError(f'{key}: {name} with by_epoch=False cannot be stretched for fewer GPUs; supported: '
-                         f'{", ".join(f"{f}LR" for f in SCHEDULER_LENGTHS)} (and their Momentum forms), '
-                         'or keep the iterations with --auto-scale-lr')
+    family = scheduler_family(scheduler)
+    if family is None:
+        raise ValueError(f'{key}: {scheduler_name(scheduler)} with by_epoch=False cannot be stretched for fewer '
+                         f'GPUs; supported: {SUPPORTED}, or keep the iterations with --auto-scale-lr')
     begin = scheduler.get('begin', 0)
     options = [f'{key}.begin={begin * factor + factor - 1}']
     if 'end' in scheduler:
         options.append(f'{key}.end={scheduler["end"] * factor}')
-    for field in SCHEDULER_LENGTHS[match.group(1)]:
+    for field in SCHEDULER_LENGTHS[family]:
         value = scheduler.get(field)
         if field == 'T_max' and value is None and 'end' in scheduler:
             value = scheduler['end'] - begin  # mmengine's default, counted over the unscaled begin
@@ -106,6 +99,6 @@ def _scheduler_options(key: str, scheduler: dict, factor: int) -> List[str]:
             options.append(f'{key}.{field}=[{",".join(str(v * factor) for v in value)}]')
         elif value is not None:
             options.append(f'{key}.{field}={value * factor}')
-    if match.group(1) == 'Exponential':
+    if family == 'Exponential':
         options.append(f'{key}.gamma={scheduler.get("gamma") ** (1 / factor)!r}')
     return options
