@@ -152,6 +152,9 @@ def test_more_than_eight_gpus_split_the_per_gpu_batch():
     assert Plan(gpus=16).batch_note(build_table('cb-table6', 1)) == 'total batch kept, per-GPU batch / 2'
     with pytest.raises(ValueError, match=r'^configs/cls_\w+.py: train_dataloader.batch_size=128 .* 3x'):
         Plan(gpus=24).check(build_table('cb-table6', 1))  # the ImageNet pretraining (128 per GPU) comes first
+    for gpus in (3, 12, 20, 0):  # the papers' 8 GPUs neither split evenly nor taken a whole number of times
+        with pytest.raises(ValueError, match=f'gpus={gpus}: use 1, 2, 4, 8 or a multiple of 8'):
+            Plan(gpus=gpus)
 
 
 def test_a_plan_that_cannot_run_stops_before_the_first_run_in_one_line():

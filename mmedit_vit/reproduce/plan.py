@@ -34,7 +34,8 @@ class Plan:
     def __post_init__(self) -> None:
         if self.launcher not in LAUNCHERS:
             raise ValueError(f'launcher={self.launcher!r} is not supported; choose one of {LAUNCHERS}')
-        if not isinstance(self.gpus, int) or self.gpus < 1 or (PAPER_GPUS % self.gpus and self.gpus < PAPER_GPUS):
+        gpus = self.gpus
+        if not (isinstance(gpus, int) and gpus >= 1 and max(gpus, PAPER_GPUS) % min(gpus, PAPER_GPUS) == 0):
             raise ValueError(f'gpus={self.gpus!r}: use 1, 2, 4, 8 or a multiple of 8')
         if self.launcher == 'none' and self.gpus != 1:
             raise ValueError(f'--launcher none runs one process; got --gpus {self.gpus} (use pytorch or slurm)')
@@ -102,12 +103,12 @@ class Plan:
         """Keeps the papers' total batch on fewer GPUs with the config's per-GPU batch (the size that fits a
         GPU): gradients accumulated; iteration-based configs (segmentation, ViTDet) also make that many times
         more iterations, their schedule stretched to give each optimizer step the original lr."""
-        cfg = self.config(train)
         if self.spread_factor() > 1:
-            return [split_batch_option(cfg, self.spread_factor())]
+            return [split_batch_option(self.config(train), self.spread_factor())]
         factor = self.batch_factor()
         if factor == 1:
             return []
+        cfg = self.config(train)
         if cfg.get('train_cfg', {}).get('max_iters'):
             return iteration_scaling_options(cfg, factor)
         return [accumulation_option(cfg, factor)]
