@@ -11,6 +11,13 @@ if ROOT not in sys.path:
 import mmedit_vit  # noqa: E402,F401  (registers the backbones)
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker takes its share of the cores: N workers x all cores would oversubscribe."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

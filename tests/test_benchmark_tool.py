@@ -1,23 +1,18 @@
 """tools/benchmark.py measures EDIT both ways (with its decoder and without) and ViTDet's windows."""
 import argparse
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.registry import MODELS
 
-from conftest import ROOT
 from mmedit_vit.analysis.benchmark import WINDOW_STUDY, window_study_results
+from tool_runner import run_tool
 
 
 @pytest.mark.slow
 def test_edit_is_measured_with_and_without_its_decoder(tmp_path):
-    proc = subprocess.run([sys.executable, os.path.join('tools', 'benchmark.py'), '--sizes', 'tiny', '--batch', '1',
-                           '--reps', '1', '--warmup', '0', '--img-size', '32', '--out', str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    proc = run_tool(['tools/benchmark.py', '--sizes', 'tiny', '--batch', '1', '--reps', '1', '--warmup', '0',
+                     '--img-size', '32', '--out', str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {}
     for line in (tmp_path / 'benchmark_cpu_float32.md').read_text().splitlines():

@@ -1,7 +1,5 @@
 """Checkpoint loading: timm equivalence, every supported layout, strictness, weights-only files."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -9,10 +7,11 @@ import timm
 import torch
 from mmengine.logging import HistoryBuffer
 
-from conftest import ROOT, perturb_
+from conftest import perturb_
 from mmedit_vit.converters import CheckpointMismatchError, load_pretrained
 from mmedit_vit.models import CBViT, EDITViT, GatedViT, PlainViT
 from mmedit_vit.utils import UnsafeCheckpointError
+from tool_runner import run_tool
 
 
 def timm_model(name: str, **kwargs) -> torch.nn.Module:
@@ -148,13 +147,10 @@ def test_bad_init_cfg(tmp_path):
         model.init_weights()
 
 
-@pytest.mark.slow  # a subprocess of the tool
 def test_convert_tool_round_trip(tmp_path):
     reference = timm_model('deit_small_patch16_224')
     torch.save(reference.state_dict(), tmp_path / 'deit.pth')
-    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'convert_timm.py'),
-                             str(tmp_path / 'deit.pth'), str(tmp_path / 'converted.pth')],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = run_tool(['tools/convert_timm.py', str(tmp_path / 'deit.pth'), str(tmp_path / 'converted.pth')])
     assert result.returncode == 0, result.stderr
     assert 'no LayerScale' in result.stdout
     converted = torch.load(tmp_path / 'converted.pth', weights_only=True)

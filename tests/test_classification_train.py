@@ -3,11 +3,8 @@ tools/train.py and tools/test.py take): learns, evaluates top-1/top-5, resumes e
 checkpoint starts a dense-task backbone and the robustness evaluation."""
 import glob
 import json
-import os
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -20,6 +17,7 @@ from conftest import ROOT
 from mmedit_vit.apis import robustness
 from mmedit_vit.converters import load_pretrained
 from mmedit_vit.datasets import make_synthetic_folder
+from tool_runner import run_tool
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # small models: one thread is fastest
 
@@ -116,11 +114,9 @@ def test_checkpoint_initialises_a_dense_backbone_strictly(trained):
 
 def test_tools_test_runs_the_robustness_flags(trained, tmp_path):
     checkpoint = osp.join(trained['work_dir'], 'epoch_8.pth')
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG, checkpoint, '--occlusion', '--fgsm', '0.01',
-           '--work-dir', str(tmp_path), '--out', str(tmp_path / 'preds.pkl'),
-           '--cfg-options', f"test_dataloader.dataset.data_root={trained['data_root']}"]
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    out = run_tool(['tools/test.py', CONFIG, checkpoint, '--occlusion', '--fgsm', '0.01', '--work-dir', str(tmp_path),
+                    '--out', str(tmp_path / 'preds.pkl'),
+                    '--cfg-options', f"test_dataloader.dataset.data_root={trained['data_root']}"])
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = glob.glob(str(tmp_path / '*' / '*.json'))
     assert len(metrics) == 1 and {'accuracy/top1', 'accuracy/top5'} <= set(json.load(open(metrics[0])))

@@ -15,6 +15,7 @@ from mmedit_vit.datasets.transforms.corruptions import BENCHMARK_CORRUPTIONS
 from mmedit_vit.utils.quiet_output import quiet_output
 from mmedit_vit.visualization import draw_segmentation_grid
 from mmedit_vit.visualization.segmentation_grid import overlay
+from tool_runner import run_tool
 
 MAX_LINES = 150
 
@@ -117,9 +118,7 @@ def test_grid_legend_lists_the_classes_present(tmp_path):
 # ------------------------------------------------------------------------------------------ the demos, end to end
 def run_demo(script: str, args: list, tmp_path, timeout: int = 900) -> tuple:
     work_dir = tmp_path / 'work'
-    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
-    proc = subprocess.run([sys.executable, osp.join('tools', script), '--work-dir', str(work_dir)] + args,
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    proc = run_tool([osp.join('tools', script), '--work-dir', str(work_dir)] + args, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((work_dir / 'summary.json').read_text())
     return proc, summary, (work_dir / 'demo.log').read_text()

@@ -1,7 +1,5 @@
 """tools/get_flops.py: classification, segmentation and detection configs, and the EDIT Table 1 check."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import timm
@@ -12,6 +10,7 @@ from mmedit_vit.analysis import count_flops, count_parameters
 from mmedit_vit.analysis.paper_tables import EDIT_TABLE1
 from mmedit_vit.apis import get_flops
 from mmedit_vit.apis.config_complexity import default_shape, task_of
+from tool_runner import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -62,15 +61,13 @@ def test_detection_config_counts_the_whole_detector():
     assert result['flops'] > count_flops(backbone, img_size=(64, 96))
 
 
-@pytest.mark.slow  # a subprocess of the tool
 def test_command_line_on_a_bare_backbone(tmp_path):
     cfg = tmp_path / 'bb.py'
     cfg.write_text("model = dict(type='EDITViT', arch=dict(embed_dims=32, num_heads=2, depth=2), out_cls_token=True)\n")
-    proc = subprocess.run([sys.executable, 'tools/get_flops.py', str(cfg), '--shape', '32'], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = run_tool(['tools/get_flops.py', str(cfg), '--shape', '32'])
     assert proc.returncode == 0, proc.stderr
     backbone = MODELS.build(dict(type='EDITViT', arch=dict(embed_dims=32, num_heads=2, depth=2), out_cls_token=True))
     assert f'input shape: 1x3x32x32\nparams: {count_parameters(backbone) / 1e6:.2f}M' in proc.stdout
     assert f'flops:  {count_flops(backbone, img_size=32) / 1e9:.2f}G' in proc.stdout
-    bad = subprocess.run([sys.executable, 'tools/get_flops.py'], cwd=ROOT, capture_output=True, text=True)
+    bad = run_tool(['tools/get_flops.py'])
     assert bad.returncode == 2 and 'give a CONFIG or --all' in bad.stderr

@@ -1,17 +1,15 @@
 """Checkpoints by hub name (timm/<model>.<tag>), resolved offline from a Hugging Face cache the test writes."""
-import os
-import subprocess
-import sys
 
 import pytest
 import timm
 import torch
 from safetensors.torch import save_file
 
-from conftest import ROOT, perturb_
+from conftest import perturb_
 from mmedit_vit.apis import check_pretrained_files
 from mmedit_vit.converters import hub_model_id, is_hub_name, load_pretrained
 from mmedit_vit.models import EDITViT, PlainViT
+from tool_runner import run_tool
 
 REVISION = '0123456789abcdef0123456789abcdef01234567'
 
@@ -120,14 +118,11 @@ def test_configs_with_hub_names_pass_the_file_check():
         check_pretrained_files(cfg)
 
 
-@pytest.mark.slow  # a subprocess of the tool
 def test_convert_tool_takes_a_hub_name(offline_cache, tmp_path):
     reference = timm_reference('deit3_small_patch16_224')
     fill_cache(offline_cache, 'timm/deit3_small_patch16_224.fb_in1k', reference.state_dict())
     out = tmp_path / 'deit3_s.pth'
-    proc = subprocess.run([sys.executable, os.path.join('tools', 'convert_timm.py'),
-                           'timm/deit3_small_patch16_224.fb_in1k', str(out)],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    proc = run_tool(['tools/convert_timm.py', 'timm/deit3_small_patch16_224.fb_in1k', str(out)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     converted = torch.load(out, weights_only=True)
     assert converted['meta']['source'] == 'timm/deit3_small_patch16_224.fb_in1k'
@@ -135,6 +130,5 @@ def test_convert_tool_takes_a_hub_name(offline_cache, tmp_path):
     assert load_pretrained(model, str(out)) == []
     x = torch.randn(1, 3, 224, 224)
     assert (patch_tokens(model.eval(), x, False) - patch_tokens(reference, x, True)).abs().max() <= 1e-5
-    bad = subprocess.run([sys.executable, os.path.join('tools', 'convert_timm.py'), 'timm/no_such_model.x',
-                          str(tmp_path / 'x.pth')], cwd=ROOT, capture_output=True, text=True)
+    bad = run_tool(['tools/convert_timm.py', 'timm/no_such_model.x', str(tmp_path / 'x.pth')])
     assert bad.returncode != 0 and 'Traceback' not in bad.stderr and 'no pretrained weights' in bad.stderr
