@@ -225,12 +225,16 @@ def test_every_block_is_rebuilt_from_its_captured_internals(family):
     assert a['mass'].shape == (2, 2, windows, heads)
     if vit.window_size:  # the windowed block has 4 windows; the global block fills window 0 only
         windowed = vit.windowed_blocks[0]
-        assert np.isfinite(a['mass'][:, windowed]).all()
+        # the bottom-right window holds one token: without prefix keys it has no choice and is not measured
+        single = vit.num_prefix_tokens == 0 or vit.prefix_in_windows == 'global_blocks'
+        assert np.isfinite(a['mass'][:, windowed, :3]).all()
+        assert np.isnan(a['mass'][:, windowed, 3]).all() == single
         glob = 1 - windowed
         assert np.isnan(a['mass'][:, glob, 1:]).all() and (a['sink_idx'][:, glob, 1:] == -1).all()
     assert ('gate_sink' in a) == (vit.blocks[0].attn.gate is not None)
     if 'gate_sink' in a:
-        assert ((a['gate_sink'] > 0) & (a['gate_sink'] < 1)).all()
+        g = a['gate_sink'][np.isfinite(a['mass'])]
+        assert g.size and ((g > 0) & (g < 1)).all()
     if vit.decoder is not None:
         assert max(anat['decoder_rebuild_error']) < 1e-6
         assert anat['decoder_arrays']['mass'].shape == (2, 2, 1, 1)
@@ -413,7 +417,8 @@ def test_analyze_writes_the_sink_table_arrays_and_plots(tmp_path):
     assert '| reg | eps=0.5 | 2 |' in md and 'blocks 0..L-1' in md
     z = np.load(out / 'sink_anatomy_edit.npz')
     assert z['mass'].shape == (2, 3, 1, 2) and z['decoder_mass'].shape == (2, 3, 1, 1)
-    assert z['image_names'].tolist() == ['im0.png', 'im1.png'] and not z['cls_in_sequence']
+    assert [n.rsplit('/', 1)[-1] for n in z['image_names'].tolist()] == ['im0.png', 'im1.png']
+    assert not z['cls_in_sequence']
     metrics = json.loads((out / 'metrics.json').read_text())
     for m in metrics['models'].values():
         assert max(m['rebuild_error']) < 1e-6

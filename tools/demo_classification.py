@@ -67,7 +67,8 @@ def main(argv=None) -> dict:
         set_max_epochs(cfg, args.epochs)  # the cosine decay ends with the last epoch
     epochs = cfg.train_cfg.max_epochs
     backbone_cfg = dict(cfg.model.backbone)
-    title = (f'{backbone_cfg["type"]} ({backbone_cfg.get("arch", "small")}) classifier from scratch on 4 generated texture classes (chance: 25% top-1), '
+    title = (f'{backbone_cfg["type"]} ({backbone_cfg.get("arch", "small")}) classifier from scratch on 4 generated '
+             'texture classes (chance: 25% top-1), '
              f'{epochs} epoch{"s" if epochs > 1 else ""}')
     with DemoSession(title, work_dir, num_phases=6, verbose=args.verbose) as demo:
         with demo.phase('data') as phase:

@@ -6,7 +6,8 @@ block's input, output, attention probabilities, values (as the heads mix them) a
 - ``anatomy``: the ``sink_anatomy`` statistics of every (image, block, window, head), numpy arrays shaped
   (images, blocks, windows, heads); ``windows`` is 1 without windowed attention. A windowed block is measured
   per window (its patch queries; keys the tokens they see: the window's patches, and [CLS] / registers when
-  they are keys of every window); a global block fills window 0 and leaves the others NaN (``sink_idx`` -1).
+  they are keys of every window); a global block fills window 0 and leaves the others NaN (``sink_idx`` -1), as
+  does a border window of a single token without prefix keys (its one key takes all attention by construction).
   EDIT's decoder gets ``decoder_*`` arrays (images, blocks, 1, 1): one query, keys the block's tokens then the
   previous [CLS]. Sink indices count the block's token sequence.
 - the rebuild check: every block's output recomputed from the captured A, V, output projection, LayerScale,
@@ -89,8 +90,9 @@ def _window_queries(cap: BackboneCapture, block: nn.Module) -> List[Tuple[torch.
     return out
 
 
-def _block_statistics(cap: BackboneCapture, block: nn.Module, index: int) -> List[Dict[str, torch.Tensor]]:
-    """Per-head statistics of one block: one dict of (B, heads) tensors per window (one for a global block)."""
+def _block_statistics(cap: BackboneCapture, block: nn.Module, index: int) -> List[Optional[Dict[str, torch.Tensor]]]:
+    """Per-head statistics of one block: one dict of (B, heads) tensors per window (one for a global block);
+    None for a window with a single key."""
     attn, values, gate = block_tensors(cap, block, index)
     proj = block.attn.proj.weight
     ls = layer_scale(block.ls1)
@@ -98,6 +100,9 @@ def _block_statistics(cap: BackboneCapture, block: nn.Module, index: int) -> Lis
         return [head_statistics(attn, values, proj, ls, gate)]
     stats = []
     for queries, keys in _window_queries(cap, block):
+        if len(keys) < 2:  # a border window of one token with no prefix keys: no choice, no measure
+            stats.append(None)
+            continue
         a = attn[:, :, queries][..., keys]
         s = head_statistics(a, values[:, :, keys], proj, ls, None if gate is None else gate[:, keys])
         s['sink_idx'] = keys.to(s['sink_idx'].device)[s['sink_idx']]
@@ -105,16 +110,17 @@ def _block_statistics(cap: BackboneCapture, block: nn.Module, index: int) -> Lis
     return stats
 
 
-def _stack(per_block: List[List[Dict[str, torch.Tensor]]]) -> Dict[str, np.ndarray]:
+def _stack(per_block: List[List[Optional[Dict[str, torch.Tensor]]]]) -> Dict[str, np.ndarray]:
     """(images, blocks, windows, heads) arrays; missing windows NaN (``sink_idx``: -1)."""
     windows = max(len(b) for b in per_block)
-    B, H = per_block[0][0]['mass'].shape
-    keys = [k for k in ARRAY_KEYS if k in per_block[0][0] or any(k in w for b in per_block for w in b)]
+    measured = [w for b in per_block for w in b if w is not None]
+    B, H = measured[0]['mass'].shape
+    keys = [k for k in ARRAY_KEYS if any(k in w for w in measured)]
     out = {k: np.full((B, len(per_block), windows, H), -1 if k == 'sink_idx' else np.nan,
                       dtype=np.int64 if k == 'sink_idx' else np.float32) for k in keys}
     for i, block in enumerate(per_block):
         for w, stats in enumerate(block):
-            for k, v in stats.items():
+            for k, v in (stats or {}).items():
                 out[k][:, i, w] = v.cpu().numpy()
     return out
 

@@ -2,8 +2,9 @@
 outlier statistics, and (on request) every block's internals.
 
 Maps and values come from the model's own ``MapProbe`` modules (``capture_maps``); token norms, outlier
-statistics and block inputs / outputs from forward hooks on its blocks and MLP activations. Nothing is copied: the backbone is switched to eval mode and made to run all blocks for
-the one pass (EDIT: with its [CLS] output on, so that the decoder runs), then restored.
+statistics and block inputs / outputs from forward hooks on its blocks and MLP activations. Nothing is
+copied: the backbone is switched to eval mode and made to run all blocks for the one pass (EDIT: with its
+[CLS] output on, so that the decoder runs), then restored.
 """
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple

@@ -113,7 +113,6 @@ def main(argv=None) -> Dict[str, dict]:
     import mmedit_vit  # noqa: F401  (registers the backbones)
     from mmedit_vit.analysis import sink_metrics as sm
     from mmedit_vit.analysis.block_internals import anatomy
-    from mmedit_vit.analysis.outlier_stats import DEFAULT_NORM_RATIO
     from mmedit_vit.analysis.layer_stats import (
         attention_maps,
         layer_statistics,
@@ -121,6 +120,7 @@ def main(argv=None) -> Dict[str, dict]:
         patch_norms,
         window_maps,
     )
+    from mmedit_vit.analysis.outlier_stats import DEFAULT_NORM_RATIO
     from mmedit_vit.analysis.plots import (
         plot_attention_maps,
         plot_event_counts,
@@ -252,7 +252,7 @@ def write_anatomy(path: str, anat: dict, files: List[str]) -> None:
     import numpy as np
     out = dict(anat['arrays'])
     out.update({f'decoder_{k}': v for k, v in anat.get('decoder_arrays', {}).items()})
-    out.update(image_names=np.array([osp.basename(f) for f in files]), rebuild_error=np.array(anat['rebuild_error']),
+    out.update(image_names=np.array(files), rebuild_error=np.array(anat['rebuild_error']),
                num_registers=np.array(anat['num_registers']), register_start=np.array(anat['register_start']),
                cls_in_sequence=np.array(anat['cls_index'] is not None))  # decoder keys: the last is [CLS]
     if 'decoder_rebuild_error' in anat:

@@ -128,8 +128,8 @@ class RegisterAblation:
 def add_arguments(parser) -> None:
     """The ``tools/test.py`` options."""
     parser.add_argument('--ablate-registers', nargs='+', choices=ABLATION_MODES, metavar='MODE',
-                        help=f'evaluate again with the register tokens replaced at every block ({", ".join(ABLATION_MODES)}'
-                             '), beside the clean metric; WORK_DIR/register_ablation.json')
+                        help='evaluate again with the register tokens replaced at every block '
+                             f'({", ".join(ABLATION_MODES)}), beside the clean metric; WORK_DIR/{RESULT_NAME}')
     parser.add_argument('--ablate-blocks', nargs='+', type=int, metavar='I',
                         help='0-based blocks whose register outputs are replaced (default: all)')
     parser.add_argument('--ablate-calibration', type=int, default=DEFAULT_CALIBRATION_IMAGES, metavar='N',

@@ -127,7 +127,8 @@ class SinkStatsHook(Hook):
         cap = capture_backbone(backbone, self._images.to(device))
         stats = layer_statistics(cap, self.norm_threshold, self.gate_threshold, self.norm_ratio)
         record = dict(iter=iters_done, epoch=epochs_done, num_images=int(self._images.shape[0]),
-                      norm_threshold=self.norm_threshold, norm_ratio=self.norm_ratio, layers=stats, norm_histogram=norm_histograms(cap, self.bins))
+                      norm_threshold=self.norm_threshold, norm_ratio=self.norm_ratio, layers=stats,
+                      norm_histogram=norm_histograms(cap, self.bins))
         with open(osp.join(runner.work_dir, self.file_name), 'a') as f:
             f.write(json.dumps(record) + '\n')
         summary = {k: v for k, v in summarize(stats).items() if k in LOGGED}
