@@ -32,8 +32,8 @@ class BackboneCapture:
         and max |x| of its output, max |x| of its MLP hidden activations (None without an ``mlp.act``).
     internals: with ``capture_backbone(..., internals=True)`` only (else None): per block ``inputs`` /
         ``outputs`` (B, N, C) and ``values`` (B, heads, N', head_dim) as the attention mixes them (N' > N
-        where a windowed block pads the grid); for EDIT ``decoder_values`` (B, N + 1, d) per depth,
-        ``decoder_input`` (B, 1, d) and ``decoder_outputs`` (B, 1, d) per depth.
+        where a windowed block pads the grid); for EDIT ``decoder_values`` (B, N + 1, d) per depth
+        and the initial [CLS] ``decoder_input`` (B, 1, d).
     """
     attentions: List[torch.Tensor]
     gates: List[Optional[torch.Tensor]]
@@ -113,8 +113,6 @@ def capture_backbone(backbone: nn.Module, images: torch.Tensor, internals: bool 
     if kept is not None and decoder is not None:
         handles.append(decoder.register_forward_pre_hook(
             lambda _, args: kept.__setitem__('decoder_input', args[0].detach())))
-        handles.append(decoder.register_forward_hook(
-            lambda _, __, out: kept.__setitem__('decoder_outputs', [o.detach() for o in out])))
     saved = dict(out_indices=backbone.out_indices, out_cls_token=getattr(backbone, 'out_cls_token', False))
     was_training = backbone.training
     backbone.out_indices = [depth - 1]  # run every block

@@ -70,11 +70,12 @@ def head_outputs(values: torch.Tensor, proj_weight: Optional[torch.Tensor] = Non
 
 
 def stable_rank(update: torch.Tensor) -> torch.Tensor:
-    """``||U||_F^2 / ||U||_2^2`` of each matrix of ``update`` (..., rows, C), from its singular values in
-    float64 (1 for a rank-one update; 0 for a zero update)."""
-    sv = torch.linalg.svdvals(update.double())
-    total = sv.square().sum(-1)
-    top = sv[..., 0].square()
+    """``||U||_F^2 / ||U||_2^2`` of each matrix of ``update`` (..., rows, C): the eigenvalues of the smaller Gram
+    matrix in float64 sum to the first and peak at the second (1 for a rank-one update; 0 for a zero update)."""
+    u = update.double()
+    gram = u @ u.transpose(-1, -2) if u.shape[-2] <= u.shape[-1] else u.transpose(-1, -2) @ u
+    ev = torch.linalg.eigvalsh(gram).clamp_min(0)
+    total, top = ev.sum(-1), ev[..., -1]
     return torch.where(top > 0, total / top.clamp_min(1e-300), torch.zeros_like(total)).float()
 
 
