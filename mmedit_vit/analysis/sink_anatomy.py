@@ -139,7 +139,7 @@ def count_events(events: np.ndarray, ratio_head: np.ndarray, kinds: Dict[str, np
     if not include_block0:
         e[:, 0] = False
     per_image = lambda mask: float(mask.reshape(mask.shape[0], -1).sum(1).mean())  # noqa: E731
-    rh = np.nan_to_num(np.asarray(ratio_head), nan=np.inf)
+    rh = np.asarray(ratio_head)  # NaN (no head there) is neither kind
     counts = dict(total=per_image(e), broadcast=per_image(e & (rh >= broadcast_ratio)),
                   nop=per_image(e & (rh <= nop_ratio)))
     counts.update({name: per_image(e & mask) for name, mask in kinds.items()})
@@ -150,7 +150,7 @@ def per_block_counts(events: np.ndarray, ratio_head: np.ndarray, broadcast_ratio
                      nop_ratio: float = NOP_RATIO) -> Dict[str, list]:
     """Events per image in each block (all blocks), by kind: ``total``, ``broadcast``, ``nop`` lists."""
     e = np.asarray(events, dtype=bool)
-    rh = np.nan_to_num(np.asarray(ratio_head), nan=np.inf)
+    rh = np.asarray(ratio_head)  # NaN (no head there) is neither kind
     per_block = lambda mask: mask.reshape(*mask.shape[:2], -1).sum(-1).mean(0).tolist()  # noqa: E731
     return dict(total=per_block(e), broadcast=per_block(e & (rh >= broadcast_ratio)),
                 nop=per_block(e & (rh <= nop_ratio)))
