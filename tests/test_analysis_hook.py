@@ -73,6 +73,9 @@ def test_records_every_n_iterations(tmp_path):
     # the 32x48 image is resized to the first one's 32x32: 2 images x 2x2 patches
     assert all(sum(c) == 2 * 4 for c in records[-1]['norm_histogram']['counts'])
     assert log.count('sink stats (iter') == 3 and 'gate_score_mean' in log
+    # outlier statistics: per layer in the record, their layer mean in the log line
+    assert all(len(layers[k]) == 4 for k in ('kurtosis', 'block_max_abs', 'mlp_max_abs', 'rel_high_norm_fraction'))
+    assert records[-1]['norm_ratio'] == 4.0 and 'kurtosis' in log and 'mlp_max_abs' in log
     assert runner.message_hub.get_info('sink_stats')['iter'] == 4
     with open(osp.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
         scalars = [json.loads(line) for line in f if 'sink/entropy_mean' in line]
@@ -94,6 +97,8 @@ def test_bad_arguments_are_named():
         SinkStatsHook(interval=0)
     with pytest.raises(ValueError, match='img_size'):
         SinkStatsHook(img_size=-3)
+    with pytest.raises(ValueError, match='norm_ratio'):
+        SinkStatsHook(norm_ratio=0)
 
 
 def test_plot_over_epochs_from_the_hooks_records(tmp_path):

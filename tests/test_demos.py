@@ -229,6 +229,19 @@ def test_classification_demo_epochs_end_the_cosine_with_the_run():
         set_max_epochs(demo_config('cls_edit_t_synthetic.py'), 0)
 
 
+def test_deit3_classification_demo_differs_from_edits_in_the_backbone_only():
+    import runpy
+    edit, deit = demo_config('cls_edit_t_synthetic.py').to_dict(), demo_config('cls_deit3_t_synthetic.py').to_dict()
+    assert (edit['model']['backbone'].pop('type'), deit['model']['backbone'].pop('type')) == ('EDITViT', 'PlainViT')
+    assert deit == edit
+    demo = runpy.run_path(osp.join(ROOT, 'tools', 'demo_classification.py'))
+    args = demo['parse_args'](['--config', osp.join(ROOT, 'configs', 'demo', 'cls_deit3_t_synthetic.py')])
+    assert args.work_dir == osp.join('work_dirs', 'demo_cls_deit3_t')
+    assert demo['parse_args']([]).work_dir == osp.join('work_dirs', 'demo_cls_edit_t')
+    with pytest.raises(SystemExit):
+        demo['parse_args'](['--config', 'configs/demo/no_such.py'])
+
+
 def _epoch_lrs(schedulers, epochs):
     """The lr of every epoch under ``schedulers`` (mmengine's classes, stepped once per epoch)."""
     import torch

@@ -3,12 +3,16 @@
 Only the metrics that apply to the model are present: [CLS] measures need [CLS] in the sequence,
 register shares need registers, gate statistics a gate, CB_s statistics a CB_s layer (None in the
 other layers), decoder measures EDIT's decoder, per-window sink measures windowed attention (ViTDet).
+Outlier statistics (``outlier_stats``) apply to every model: ``kurtosis`` (residual stream, mean over tokens),
+``block_max_abs``, ``mlp_max_abs`` and ``rel_high_norm_fraction`` (patch tokens above ``norm_ratio`` x their
+image's median patch norm; ``high_norm_fraction`` keeps the absolute ``norm_threshold``).
 """
 from typing import Dict, List, Optional
 
 import torch
 
 from . import sink_metrics as sm
+from .outlier_stats import DEFAULT_NORM_RATIO, relative_high_norm_fraction
 from .probes import BackboneCapture
 from .window_sinks import received_in_window, window_sink_stats
 
@@ -19,7 +23,8 @@ def patch_norms(cap: BackboneCapture, layer: int) -> torch.Tensor:
 
 
 def layer_statistics(cap: BackboneCapture, norm_threshold: float = sm.REGISTERS_PAPER_NORM_THRESHOLD,
-                     gate_threshold: float = sm.DEFAULT_GATE_THRESHOLD) -> Dict[str, List[Optional[float]]]:
+                     gate_threshold: float = sm.DEFAULT_GATE_THRESHOLD,
+                     norm_ratio: float = DEFAULT_NORM_RATIO) -> Dict[str, List[Optional[float]]]:
     """Every applicable metric as a list over depth (see ``sink_metrics`` for the definitions)."""
     stats: Dict[str, List[Optional[float]]] = {}
 
@@ -43,6 +48,11 @@ def layer_statistics(cap: BackboneCapture, norm_threshold: float = sm.REGISTERS_
             add('register_norm', cap.norms[i][:, cap.register_start:prefix].double().mean().item())
         for key, value in sm.norm_summary(patch_norms(cap, i), norm_threshold).items():
             add(key, value)
+        add('rel_high_norm_fraction', relative_high_norm_fraction(cap.norms[i], prefix, norm_ratio).item())
+        if cap.kurtosis:
+            add('kurtosis', cap.kurtosis[i].item())
+            add('block_max_abs', cap.block_max_abs[i].item())
+            add('mlp_max_abs', None if cap.mlp_max_abs[i] is None else cap.mlp_max_abs[i].item())
         if cap.gates[i] is not None:
             score, sparsity = sm.gate_stats(cap.gates[i], gate_threshold)
             add('gate_score_mean', score)

@@ -25,7 +25,11 @@ CURVES = {
     'relative_distance': ('relative attention distance', False),
     'norm_median': ('patch-token norm, median', False),
     'norm_max': ('patch-token norm, max', True),
-    'high_norm_fraction': ('high-norm token fraction', False),
+    'high_norm_fraction': ('high-norm token fraction (absolute threshold)', False),
+    'rel_high_norm_fraction': ('tokens above k x median patch norm', False),
+    'kurtosis': ('residual-stream kurtosis (mean over tokens)', True),
+    'block_max_abs': ('max |x|, block output', True),
+    'mlp_max_abs': ('max |x|, MLP hidden', True),
     'cls_norm': ('[CLS] norm', False),
     'register_norm': ('register norm', False),
     'gate_score_mean': ('mean gate score', False),
@@ -174,6 +178,10 @@ OVER_TRAINING = {
     'norm_p99': 'patch-token norm, 99th percentile',
     'norm_max': 'patch-token norm, max',
     'high_norm_count': 'high-norm tokens (count)',
+    'rel_high_norm_fraction': 'tokens above k x median patch norm',
+    'kurtosis': 'residual-stream kurtosis',
+    'block_max_abs': 'max |x|, block output',
+    'mlp_max_abs': 'max |x|, MLP hidden',
     'gate_score_mean': 'mean gate score',
     'gate_sparsity': 'gate sparsity',
     'cls_attention_ratio': '[CLS] attention / mean patch token',
@@ -204,6 +212,64 @@ def plot_over_training(series: Dict[str, object], path: str, title: str = '', co
         ax.legend(fontsize=5, ncol=2)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis('off')
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# sink kind -> colour of the heat-map cells (0: no event in most images)
+KIND_COLOURS = {0: ('no event', (0.45, 0.45, 0.45)), 1: ('broadcast-like', (0.85, 0.15, 0.1)),
+                2: ('NOP-like', (0.1, 0.3, 0.85)), 3: ('event, in between', (0.55, 0.2, 0.7))}
+
+
+def plot_sink_heatmaps(panels: Dict[str, Tuple[np.ndarray, np.ndarray]], path: str, title: str = '',
+                       cols: int = 4) -> Tuple[int, int]:
+    """One block x head panel per model: the cell's colour is its kind (``KIND_COLOURS``), its strength the
+    sink mass (white: 0, full colour: 1), the mass written in the cell.
+
+    panels: name -> (mass (blocks, heads) in [0, 1], kind (blocks, heads) integer codes).
+    """
+    from matplotlib.patches import Patch
+    rows, cols = _grid(len(panels), cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.6 * rows + 0.5), squeeze=False)
+    for ax, (name, (mass, kind)) in zip(axes.flat, panels.items()):
+        mass = np.nan_to_num(np.asarray(mass, dtype=np.float64))
+        base = np.array([KIND_COLOURS[int(k)][1] for k in np.ravel(kind)]).reshape(*mass.shape, 3)
+        ax.imshow(1 - mass[..., None] * (1 - base), aspect='auto', interpolation='nearest')
+        if mass.size <= 400:
+            for (r, c), m in np.ndenumerate(mass):
+                ax.text(c, r, f'{m:.2f}', ha='center', va='center', fontsize=6,
+                        color='white' if m > 0.6 else 'black')
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel('head', fontsize=7)
+        ax.set_ylabel('block', fontsize=7)
+        ax.set_xticks(range(mass.shape[1]))
+        ax.set_yticks(range(mass.shape[0]))
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis('off')
+    fig.legend(handles=[Patch(color=c, label=label) for label, c in KIND_COLOURS.values()], loc='lower center',
+               ncol=4, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return _save(fig, path)
+
+
+def plot_event_counts(counts: Dict[str, Dict[str, list]], path: str, title: str = '') -> Tuple[int, int]:
+    """Sink events per image in each block, one panel per kind (total, broadcast, NOP), every model on the same
+    axes (``counts``: name -> ``sink_anatomy.per_block_counts``)."""
+    kinds = (('total', 'all sink events'), ('broadcast', 'broadcast-like'), ('nop', 'NOP-like'))
+    fig, axes = plt.subplots(1, 3, figsize=(PANEL[0] * 3, PANEL[1]), squeeze=False, sharey=True)
+    for ax, (kind, label) in zip(axes.flat, kinds):
+        for k, (name, per_kind) in enumerate(counts.items()):
+            values = per_kind[kind]
+            ax.plot(range(len(values)), values, marker='o', ms=3, label=name, color=f'C{k}')
+        ax.set_title(f'{label} per image', fontsize=9)
+        ax.set_xlabel('block', fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

@@ -4,10 +4,12 @@
         [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]]
         [--corruptions all|benchmark|noise|blur|weather|digital|holdout|NAME ... [--severities 1 2 3 4 5]
          [--ce-reference DIR] [--corruption-seed N]]
+        [--ablate-registers zero|mean|noise|shuffle ... [--ablate-blocks I ...] [--ablate-calibration N]]
         [--work-dir DIR] [--out PATH] [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...] [--debug]
 
 --corruptions evaluates the model on the clean test set and then on every chosen ImageNet-C corruption and
 severity (docs/robustness.md); WORK_DIR/corruptions.json and corruptions.png hold the results.
+--ablate-registers evaluates clean and then with the register tokens replaced (``register_ablation``).
 """
 import argparse
 import os
@@ -26,6 +28,7 @@ from . import (
     load_run_config,
     release,
 )
+from . import register_ablation
 from mmedit_vit.datasets import PERTURBATIONS
 from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, SEVERITIES
 
@@ -63,6 +66,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='work dir (or corruptions.json) of the reference model: adds CE and mCE')
     parser.add_argument('--corruption-seed', type=int, default=0,
                         help='mixed with each image into its corruption noise (default 0)')
+    register_ablation.add_arguments(parser)
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. test_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
@@ -99,6 +103,7 @@ def insert_after_loading(pipeline: list, transform: dict) -> list:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
+    register_ablation.check_arguments(args)
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
     if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
@@ -157,6 +162,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         runner = build_runner(cfg)
         corruption_eval.run_corruptions(runner, cfg, resolve_corruptions(args.corruptions), args.severities,
                                         checkpoint=args.checkpoint, reference=reference, seed=args.corruption_seed)
+    elif args.ablate_registers:
+        runner = build_runner(cfg)
+        register_ablation.run_ablations(runner, cfg, register_ablation.modes_list(args.ablate_registers),
+                                        args.ablate_blocks, args.ablate_calibration)
     else:
         runner = build_runner(cfg)
         runner.test()

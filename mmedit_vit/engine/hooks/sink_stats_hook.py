@@ -5,7 +5,10 @@ high-norm artifacts appear: ``custom_hooks = [dict(type='SinkStatsHook', interva
 One small batch (the first images of the first training batch, normalised by the model's
 data_preprocessor) is kept and
 re-run through the backbone with the probes on, without gradients, so the cost is one forward pass
-of ``num_images`` images per record.
+of ``num_images`` images per record. The outlier statistics (residual-stream kurtosis, max |x| of block
+outputs and MLP activations, tokens above ``norm_ratio`` x the median patch norm) are reduced on the device
+inside that pass and read back with the rest of the record: nothing runs, and nothing waits for the device,
+between records.
 """
 import json
 import os.path as osp
@@ -20,13 +23,14 @@ from mmengine.registry import HOOKS
 
 from ...analysis import sink_metrics as sm
 from ...analysis.layer_stats import layer_statistics, norm_histograms, summarize
+from ...analysis.outlier_stats import DEFAULT_NORM_RATIO
 from ...analysis.probes import capture_backbone
 from ...utils.arg_checks import check_bool, check_float, check_int
 
 # metrics written to the log line and the scalar backends (averaged over layers)
 LOGGED = ('cls_attention_ratio', 'decoder_cls_attention_ratio', 'register_attention_share', 'entropy_mean',
           'entropy_p15', 'relative_distance', 'norm_max', 'high_norm_count', 'gate_score_mean', 'gate_sparsity',
-          'cbs_scale_mean')
+          'cbs_scale_mean', 'kurtosis', 'block_max_abs', 'mlp_max_abs', 'rel_high_norm_fraction')
 
 
 @HOOKS.register_module()
@@ -39,6 +43,7 @@ class SinkStatsHook(Hook):
         num_images: images of the first training batch kept as the fixed probe batch.
         img_size: resize the probe batch to this square size (None: as the preprocessor gives it).
         norm_threshold: high-norm token threshold (default: 150, the registers paper's criterion).
+        norm_ratio: scale-free high-norm tokens: above this many times the image's median patch norm.
         gate_threshold: gate scores below it count as closed.
         bins: bins of the recorded token-norm histograms.
         record_first: also record after the first training iteration (the starting point).
@@ -50,12 +55,13 @@ class SinkStatsHook(Hook):
     def __init__(self, interval: int = 1000, by_epoch: bool = False, num_images: int = 2,
                  img_size: Optional[int] = None, norm_threshold: float = sm.REGISTERS_PAPER_NORM_THRESHOLD,
                  gate_threshold: float = sm.DEFAULT_GATE_THRESHOLD, bins: int = 50, record_first: bool = True,
-                 file_name: str = 'sink_stats.jsonl') -> None:
+                 file_name: str = 'sink_stats.jsonl', norm_ratio: float = DEFAULT_NORM_RATIO) -> None:
         for name, value in (('interval', interval), ('num_images', num_images), ('bins', bins)):
             check_int(name, value, min=1)
         check_int('img_size', img_size, min=1, optional=True)
         check_float('norm_threshold', norm_threshold, min=0, min_open=True)
         check_float('gate_threshold', gate_threshold, min=0, max=1)
+        check_float('norm_ratio', norm_ratio, min=0, min_open=True)
         check_bool('by_epoch', by_epoch)
         check_bool('record_first', record_first)
         self.interval = interval
@@ -64,6 +70,7 @@ class SinkStatsHook(Hook):
         self.img_size = img_size
         self.norm_threshold = norm_threshold
         self.gate_threshold = gate_threshold
+        self.norm_ratio = norm_ratio
         self.bins = bins
         self.record_first = record_first
         self.file_name = file_name
@@ -118,9 +125,10 @@ class SinkStatsHook(Hook):
         backbone = getattr(model, 'backbone', model)
         device = next(backbone.parameters()).device
         cap = capture_backbone(backbone, self._images.to(device))
-        stats = layer_statistics(cap, self.norm_threshold, self.gate_threshold)
+        stats = layer_statistics(cap, self.norm_threshold, self.gate_threshold, self.norm_ratio)
         record = dict(iter=iters_done, epoch=epochs_done, num_images=int(self._images.shape[0]),
-                      norm_threshold=self.norm_threshold, layers=stats, norm_histogram=norm_histograms(cap, self.bins))
+                      norm_threshold=self.norm_threshold, norm_ratio=self.norm_ratio, layers=stats,
+                      norm_histogram=norm_histograms(cap, self.bins))
         with open(osp.join(runner.work_dir, self.file_name), 'a') as f:
             f.write(json.dumps(record) + '\n')
         summary = {k: v for k, v in summarize(stats).items() if k in LOGGED}

@@ -32,7 +32,9 @@ class Attention(nn.Module):
     whole image; ``'global_blocks'``: patches attend within their window only and the prefix tokens
     among themselves, meeting the patches in global blocks.
     While ``expose_maps`` is set, the attention probabilities are computed explicitly and passed
-    through ``attn_probe`` (see ``capture_maps``); otherwise the fused kernel runs.
+    through ``attn_probe``, and the values the heads mix (B, heads, N, head_dim; after a value gate, over the
+    padded sequence of a windowed block) through ``value_probe`` (see ``capture_maps``); otherwise the fused
+    kernel runs.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class Attention(nn.Module):
             self.rel_pos_h = self.rel_pos_w = None
         self.expose_maps = False
         self.attn_probe = MapProbe()
+        self.value_probe = MapProbe()
 
     @property
     def needs_grid(self) -> bool:
@@ -117,6 +120,8 @@ class Attention(nn.Module):
         q, k = self.q_norm(q), self.k_norm(k)
         if gate is not None and self.gate_position == 'value':
             v = v * gate.transpose(1, 2)
+        if self.expose_maps:
+            self.value_probe(v)
 
         if self.window_size:
             x = self._windowed(q, k, v, tuple(grid), num_prefix_tokens, tuple(valid_grid or grid))

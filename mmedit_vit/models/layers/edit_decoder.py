@@ -31,6 +31,7 @@ class EDITDecoderLayer(nn.Module):
         self.norm = norm_layer(dim)
         self.expose_maps = False
         self.attn_probe = MapProbe()
+        self.value_probe = MapProbe()  # with expose_maps: the step's values [V_tokens; v_cls] (B, N + 1, d)
 
     def forward(self, cls: torch.Tensor, tokens: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         """cls: (B, 1, d) initial [CLS]; tokens: the (B, N, d) encoder outputs of depths 1..D.
@@ -78,6 +79,7 @@ class EDITDecoderLayer(nn.Module):
         attn = logits.softmax(dim=-1)
         if self.expose_maps:
             attn = self.attn_probe(attn)
+            self.value_probe(torch.cat([v, v_self], dim=1))
         n = k_t.shape[-1]
         out = torch.baddbmm(attn[..., n:] * v_self, attn[..., :n], v)
         return self.norm(cls + out)
