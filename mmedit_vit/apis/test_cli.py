@@ -18,6 +18,9 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config
 
+from mmedit_vit.datasets import PERTURBATIONS
+from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, SEVERITIES
+
 from . import (
     LAUNCHERS,
     CfgOptionsAction,
@@ -26,11 +29,9 @@ from . import (
     check_data_roots,
     enable_tta,
     load_run_config,
+    register_ablation,
     release,
 )
-from . import register_ablation
-from mmedit_vit.datasets import PERTURBATIONS
-from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, SEVERITIES
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -154,8 +155,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(f'{args.config}: {err}')
     cfg = adapt_to_device(cfg)
     if args.corruptions:
-        from . import corruption_eval
         from mmedit_vit.datasets.transforms.corruptions import resolve_corruptions
+
+        from . import corruption_eval
         reference = corruption_eval.load_reference(args.ce_reference) if args.ce_reference else None
         corruption_eval.main_metric(cfg)
         cfg = corruption_eval.prepare_config(cfg)
