@@ -97,5 +97,5 @@ setup(
         'scikit-image>=0.19',
     ],
     # openmim: `mim train/test mmedit_vit CONFIG` (requirements/constraints.txt pins its opendatalab)
-    extras_require={'dev': ['pytest', 'ruff>=0.6', 'pre-commit', 'openmim>=0.3.9']},
+    extras_require={'dev': ['pytest', 'pytest-xdist>=3.5', 'ruff>=0.6', 'pre-commit', 'openmim>=0.3.9']},
 )

@@ -18,6 +18,18 @@ def pytest_configure(config):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end (slow) tests first, so that the long ones start early and short ones fill the end of a
+    parallel run; under pytest-xdist (``--dist loadgroup``), the tests of a module that share one of its
+    module-scoped fixtures (a training, generated data) run on one worker, which builds the fixture once."""
+    items.sort(key=lambda item: item.get_closest_marker('slow') is None)  # stable: file order otherwise
+    for item in items:
+        shared = [defs[-1] for defs in getattr(item, '_fixtureinfo').name2fixturedefs.values()
+                  if defs and defs[-1].scope in ('module', 'package', 'session') and defs[-1].baseid]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split('::')[0]))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
