@@ -35,8 +35,9 @@ def run_tool(args: List[str], cwd: str = ROOT, env: Optional[dict] = None, timeo
              subprocess: bool = False) -> sp.CompletedProcess:
     """Runs ``python <args>`` as a user would and returns the finished process (output captured).
 
-    ``subprocess=True`` starts a new interpreter (``timeout`` applies there only)."""
-    if subprocess:
+    ``subprocess=True``, or ``args`` that do not start with a script (``-m torch.distributed.run ...``), start a
+    new interpreter (``timeout`` applies there only)."""
+    if subprocess or not args[0].endswith('.py'):
         full_env = {**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})}  # small models: one thread is fastest
         return sp.run([sys.executable] + args, cwd=cwd, env=full_env, capture_output=True, text=True,
                       timeout=timeout)
