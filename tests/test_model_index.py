@@ -112,10 +112,71 @@ def test_vitdet_configs_are_listed_at_their_fixed_input_size():
     from mmedit_vit.apis.config_complexity import build_config_model
     models = committed_models()
     vitdet = {c: m for c, m in models.items() if osp.basename(c).startswith('vitdet_maskrcnn_')}
-    assert len(vitdet) == 10
+    assert len(vitdet) == 14  # 5 variants x 2 sizes, and 4 [CLS]-in-windows sink-study configs
     for config, model in vitdet.items():
         assert model['In Collection'] == 'vitdet_maskrcnn' and model['Results'] == []
         assert model['Metadata']['Input Size'] == '1024x1024' and model['Metadata']['Training Data'] == ['COCO']
     meta = vitdet['configs/vitdet_maskrcnn_edit_s_coco.py']['Metadata']
     assert meta['Parameters'] == count_parameters(build_config_model(
         Config.fromfile(osp.join(ROOT, 'configs/vitdet_maskrcnn_edit_s_coco.py'))))
+
+
+# ----------------------------------------------------------- every config counted, by the shape counter
+def full_and_shape_counts(config: str) -> tuple:
+    from mmengine.config import Config
+
+    from mmedit_vit.apis.config_complexity import ShapeCounter, count_config
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    full, shapes = count_config(cfg), ShapeCounter()(cfg)
+    return (full['params'], full['flops'], tuple(full['shape'])), (shapes['params'], shapes['flops'],
+                                                                  tuple(shapes['shape']))
+
+
+@pytest.mark.parametrize('config', SAMPLE + ('configs/cls_reg4_s_in100.py',))
+def test_shape_counter_equals_the_full_count(config):
+    """The counter of the model index (meta device) gives tools/get_flops.py's numbers: classifiers, Segmenter,
+    UperNet."""
+    full, shapes = full_and_shape_counts(config)
+    assert shapes == full and full[1] > 1e9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', ['configs/maskrcnn_edit_t_coco.py', 'configs/vitdet_maskrcnn_reg4_s_coco.py'])
+def test_shape_counter_equals_the_full_count_for_detectors(config):
+    """Detectors: backbone and neck on the meta device, the heads counted for real on random maps of the neck's
+    shapes (the proposals depend on values): the same total as running the whole model."""
+    full, shapes = full_and_shape_counts(config)
+    assert shapes == full
+
+
+@pytest.mark.slow
+def test_metafiles_regenerate_identically_every_config_counted():
+    """`python tools/model_index.py --check`: every config's parameters and FLOPs recounted (ViTDet rows
+    included), the files equal to the committed ones."""
+    import time
+    start = time.time()
+    assert differences(render(cached_counter())) == []
+    print(f'every config counted in {time.time() - start:.0f} s')
+
+
+def test_vitdet_table_of_the_docs_is_the_model_index():
+    """docs/vitdet.md's parameter / FLOP table: the metafile's numbers (counted by the slow test above) and each
+    backbone's parameters, counted here on the meta device."""
+    import re
+
+    import torch
+    from mmengine.config import Config
+
+    from mmedit_vit.analysis.complexity import count_parameters
+    from mmedit_vit.apis.config_complexity import build_config_model
+    models = committed_models()
+    with open(osp.join(ROOT, 'docs', 'vitdet.md')) as f:
+        rows = re.findall(r'^\| `(configs/vitdet_maskrcnn_\w+\.py)` \| ([\d.]+)M \| ([\d.]+)M \| ([\d.]+) \|$',
+                          f.read(), re.M)
+    assert len(rows) == 10
+    for config, params, backbone, flops in rows:
+        meta = models[config]['Metadata']
+        assert (params, flops) == (f"{meta['Parameters'] / 1e6:.2f}", f"{meta['FLOPs'] / 1e9:.1f}"), config
+        with torch.device('meta'):
+            model = build_config_model(Config.fromfile(osp.join(ROOT, config)))
+        assert backbone == f'{count_parameters(model.backbone) / 1e6:.2f}', config

@@ -585,7 +585,7 @@ def test_epoch_based_detection_on_fewer_gpus_keeps_its_iteration_counted_warm_up
     after = values_at_optimizer_steps_of_epochs(scaled.param_scheduler, length * factor, 2, factor)
     assert len(after) == len(before) == 2 * length
     assert after == pytest.approx(before, rel=1e-12, abs=1e-18)
-    assert before[0] == pytest.approx(1e-4) and before[499] < 0.1 and before[500:] == [pytest.approx(0.1)] * 300
+    assert before[0] == pytest.approx(1e-4) and before[498] < 0.1 and before[499:] == [pytest.approx(0.1)] * 301
     assert 'iteration-counted warm-ups x%d (epoch-based runs)' % factor in plan.batch_note(build_table('cb-table7', 1))
 
 
@@ -606,4 +606,4 @@ def test_epoch_based_classification_on_fewer_gpus_converts_its_schedule_from_the
     for step in range(2 * length - 1):  # between the 8-GPU lr of this step and of the next
         low, high = sorted((before[step], before[step + 1]))
         assert low * (1 - 1e-12) <= after[step] <= high * (1 + 1e-12), step
-    assert after[length] == pytest.approx(0.1, rel=1e-9)  # the cosine's top, on the same step
+    assert after[length] == pytest.approx(0.1, rel=1e-6)  # the cosine's top, a fraction of a step later

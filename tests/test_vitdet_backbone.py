@@ -402,7 +402,8 @@ def test_a_model_with_cls_still_folds_the_slot_and_a_checkpoint_without_cls_stil
     model = PlainViT(arch=ARCH, img_size=80)
     notes = load_pretrained(model, checkpoint=str(path))
     assert not any('dropped the [CLS]' in n for n in notes) and any('folded into the tokens' in n for n in notes)
-    torch.testing.assert_close(model.cls_token, checkpoint['model']['cls_token'] + checkpoint['model']['pos_embed'][:, :1])
+    weights = checkpoint['model']
+    torch.testing.assert_close(model.cls_token, weights['cls_token'] + weights['pos_embed'][:, :1])
     without = PlainViT(arch=ARCH, img_size=80, with_cls_token=False)
     torch.save(without.state_dict(), path)
     with pytest.raises(CheckpointMismatchError, match='missing in the checkpoint: cls_token'):

@@ -6,7 +6,8 @@
 Every top-level config (``configs/*.py``) is listed with its parameters and FLOPs (multiply-adds, as
 ``tools/get_flops.py`` counts them, at its default input size), its training data, and the number the papers
 report for it (``mmedit_vit/analysis/paper_tables.py``), marked as the paper's. No weights are published.
-The files are generated, never edited: ``tests/test_model_index.py`` regenerates and compares them.
+The files are generated, never edited: ``tests/test_model_index.py`` regenerates them, counting every config
+(``ShapeCounter``, shown equal to ``tools/get_flops.py``'s full count on a sample), and compares them.
 """
 import argparse
 import json
@@ -139,12 +140,15 @@ def paper_results(config: str) -> List[dict]:
     return out
 
 
-def cached_counter(root: str = ROOT) -> Counter:
-    """``count_config_file`` counting each distinct model (config's ``model`` and input size) once:
-    the 40k / 160k schedules of a model have one count."""
+def cached_counter(root: str = ROOT, full: bool = False) -> Counter:
+    """Counts a config's model, each distinct model (config's ``model`` and input size) once: the 40k / 160k
+    schedules of a model have one count. ``ShapeCounter`` by default (shapes on the meta device, a detector's
+    heads once per head set: seconds for every config); ``full``: ``count_config``, running every model on the CPU
+    (``tools/get_flops.py``'s numbers, the same; most of an hour for every config)."""
     from mmengine.config import Config
 
-    from .config_complexity import count_config, default_shape, task_of
+    from .config_complexity import ShapeCounter, count_config, default_shape, task_of
+    model_counter = count_config if full else ShapeCounter()
     cache: Dict[str, Tuple[int, int, Tuple[int, int]]] = {}
 
     def count(config: str) -> Tuple[int, int, Tuple[int, int]]:
@@ -152,7 +156,7 @@ def cached_counter(root: str = ROOT) -> Counter:
         key = json.dumps([cfg.get('default_scope'), cfg.model.to_dict(), default_shape(cfg, task_of(cfg))],
                          sort_keys=True, default=str)
         if key not in cache:
-            result = count_config(cfg)
+            result = model_counter(cfg)
             cache[key] = int(result['params']), int(result['flops']), tuple(result['shape'])
         return cache[key]
     return count
@@ -216,7 +220,7 @@ def differences(files: Dict[str, str], root: str = ROOT) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    files = render(cached_counter(args.root), args.root)
+    files = render(cached_counter(args.root, full=args.full), args.root)
     if args.check:
         diff = differences(files, args.root)
         print('\n'.join(diff) or 'model index up to date')
@@ -232,6 +236,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--check', action='store_true', help='compare with the files on disk; write nothing')
+    parser.add_argument('--full', action='store_true',
+                        help="count by running every model on the CPU (tools/get_flops.py's way; the default counts "
+                             'shapes on the meta device, with the same numbers)')
     parser.add_argument('--root', default=ROOT, help='repository root (default: this checkout)')
     return parser
 

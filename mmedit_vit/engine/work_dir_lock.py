@@ -94,13 +94,11 @@ class WorkDirLock:
         if holder.get('host') != socket.gethostname() or not isinstance(holder.get('pid'), int):
             return None
         pid = holder['pid']
-        if pid == os.getpid():
-            return 'its PID is this process'
         if not _alive(pid):
             return 'no such process'
-        start = _process_start(pid)
-        if start is not None and holder.get('process_start') not in (None, start):
-            return f'PID {pid} is now another process'
+        start, recorded = _process_start(pid), holder.get('process_start')
+        if start is not None and recorded is not None and recorded != start:
+            return f'PID {pid} is now another process'  # reused, e.g. by a requeued job in a new container
         return None
 
     def _remove(self, holder: dict) -> bool:
