@@ -128,7 +128,7 @@ def test_full_size_detectors_build(size):
     everything after the backbone is the same for every variant."""
     arch, d, heads = SIZES[size]
     with torch.device('meta'):
-        reference = PlainViT(arch=arch, img_size=1024)
+        reference = PlainViT(arch=arch, img_size=1024, with_cls_token=False)  # ViTDet's token set: no [CLS]
     base = sum(p.numel() for p in reference.parameters())
     counts = {}
     for variant in VARIANTS:
@@ -146,7 +146,7 @@ def test_full_size_detectors_build(size):
     assert counts['cb'] == base - 12 * 2 * d  # no LayerScale
     assert counts['reg4'] == base + 4 * d
     assert counts['gated'] == base + 12 * (d * d + d)
-    assert counts['edit'] == base + 2 * d * d + 6 * d
+    assert counts['edit'] == base + d + 2 * d * d + 6 * d  # EDIT keeps its [CLS], outside the sequence
 
 
 # ------------------------------------------------------------------------------ train and inference

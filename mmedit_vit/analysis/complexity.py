@@ -23,15 +23,12 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def count_flops(model: nn.Module, img_size: Union[int, Tuple[int, int]] = 224, in_channels: int = 3,
-                device: Union[str, torch.device] = 'cpu') -> int:
-    """Multiply-adds of one forward pass of a single image, attention products included. ``device='meta'`` (a
-    model built on the meta device) traces shapes only: the same count without computing anything, for models
-    whose forward has no data-dependent step."""
+def count_flops(model: nn.Module, img_size: Union[int, Tuple[int, int]] = 224, in_channels: int = 3) -> int:
+    """Multiply-adds of one forward pass of a single image, attention products included."""
     h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
     was_training = model.training
     model.eval()
-    analyzer = FlopAnalyzer(model, torch.zeros(1, in_channels, h, w, device=device))
+    analyzer = FlopAnalyzer(model, torch.zeros(1, in_channels, h, w))
     analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)

@@ -13,8 +13,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from ..analysis.complexity import count_flops, count_parameters
+from ..analysis.shape_flops import count_flops_from_shapes
 from ..analysis.paper_tables import EDIT_TABLE1
 from ..models.backbones.variants import BACKBONE_VARIANTS
 
@@ -112,6 +114,23 @@ def count_config(cfg: Config, shape: Optional[Sequence[int]] = None) -> Dict[str
     return dict(task=task, model=type(model).__name__, shape=shape, params=count_parameters(model), flops=flops)
 
 
+class _ValuesOnCPU(TorchFunctionMode):
+    """Under ``torch.device('meta')``, ``linspace`` / ``logspace`` still make CPU tensors: constructors read
+    their values (mmseg's Segmenter head takes its drop-path rates by ``linspace(...).item()``)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.linspace, torch.logspace) and kwargs.get('device') is None:
+            kwargs['device'] = 'cpu'
+        return func(*args, **kwargs)
+
+
+def build_on_meta(cfg: Config) -> nn.Module:
+    """The config's model on the meta device: shapes without memory or initialisation."""
+    with torch.device('meta'), _ValuesOnCPU():
+        return build_config_model(cfg)
+
+
 class _FixedFeatures:
     """Stands in for a detector's ``extract_feat``: returns given maps, so the heads run on them alone."""
 
@@ -152,13 +171,12 @@ class ShapeCounter:
     def __call__(self, cfg: Config, shape: Optional[Sequence[int]] = None) -> Dict[str, object]:
         task = task_of(cfg)
         shape = tuple(shape) if shape else default_shape(cfg, task)
-        with torch.device('meta'):
-            model = build_config_model(cfg)
+        model = build_on_meta(cfg)
         params = count_parameters(model)
         if task != 'det':
-            flops = count_flops(TensorForward(model, task, shape), img_size=shape, device='meta')
+            flops = count_flops_from_shapes(TensorForward(model, task, shape), img_size=shape)
         else:
-            flops = count_flops(ExtractFeat(model), img_size=shape, device='meta') + self._heads(cfg, model, shape)
+            flops = count_flops_from_shapes(ExtractFeat(model), img_size=shape) + self._heads(cfg, model, shape)
         return dict(task=task, model=type(model).__name__, shape=shape, params=params, flops=flops)
 
     def _heads(self, cfg: Config, meta_model: nn.Module, shape: Tuple[int, int]) -> int:
