@@ -127,9 +127,10 @@ def _table() -> Dict[Callable, Callable[[tuple, dict, Any], int]]:
 
 
 class ShapeFlopMode(TorchFunctionMode):
-    """Counts ``FlopAnalyzer``'s operators from the shapes of the torch-function calls made under it. Inside a
-    counted operator nothing more is seen (``F.interpolate``'s own upsampling call is not counted twice); inside
-    any other call, the operators it calls are."""
+    """Counts ``FlopAnalyzer``'s operators from the shapes of the torch-function calls made under it. The calls
+    a torch function makes itself are not seen: ``F.interpolate``'s upsampling call is not counted twice, and a
+    functional written in Python that calls counted operators needs its own formula (``nn.MultiheadAttention``'s,
+    in the table)."""
 
     def __init__(self) -> None:
         super().__init__()
