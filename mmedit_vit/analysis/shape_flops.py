@@ -10,8 +10,8 @@ a count costs what building the model costs. ``tests/test_model_index.py`` check
 ``count_flops`` on a sample of each task.
 """
 import math
-from unittest import mock
 from typing import Any, Callable, Dict, Optional, Tuple, Union
+from unittest import mock
 
 import numpy as np
 import torch
