@@ -190,7 +190,13 @@ class ShapeCounter:
         if key not in self.heads:
             generator = torch.Generator().manual_seed(0)
             maps = tuple(torch.randn(f.shape, generator=generator) for f in feats)
-            model = build_config_model(cfg)
+            model = build_on_meta(cfg)  # the heads on the CPU with their own (seeded) initialisation
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                for name in ('rpn_head', 'roi_head'):
+                    head = getattr(model, name)
+                    head.to_empty(device='cpu')
+                    head.init_weights()
             model.extract_feat = _FixedFeatures(maps)
             self.heads[key] = count_flops(TensorForward(model, 'det', shape), img_size=shape)
         return self.heads[key]
