@@ -146,7 +146,7 @@ def paper_results(config: str) -> List[dict]:
 def cached_counter(root: str = ROOT, full: bool = False) -> Counter:
     """Counts a config's model, each distinct model (config's ``model`` and input size) once: the 40k / 160k
     schedules of a model have one count. ``ShapeCounter`` by default (shapes on the meta device, a detector's
-    heads once per head set: every config in under two minutes on a 2-core CPU); ``full``: ``count_config``,
+    heads once per head set: every config in about a minute of CPU time); ``full``: ``count_config``,
     running every model on the CPU (``tools/get_flops.py``'s numbers, the same; most of an hour)."""
     from mmengine.config import Config
     from mmengine.config import config as config_module
