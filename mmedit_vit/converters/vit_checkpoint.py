@@ -4,6 +4,7 @@ Layouts told apart from the tensors themselves:
 - position embedding with a [CLS] (and register) slot (DeiT, AugReg ViT): the slot is a constant added to
   a constant token, so it is folded into ``cls_token`` / ``reg_token`` (the same function);
 - position embedding over the patch grid only (DeiT-III, timm DINOv2 with registers, ours);
+- a [CLS] for a model without one (ViTDet's backbone): ``cls_token`` and its position slot dropped, by name;
 - a different grid: resampled bicubically with timm's ``resample_abs_pos_embed``;
 - DeiT-III's own files (``gamma_1``/``gamma_2``) and checkpoints without LayerScale (gamma = 1);
 - no relative position tables (a global-attention model): zero tables (the same function), each named;
