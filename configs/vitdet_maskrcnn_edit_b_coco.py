@@ -7,5 +7,5 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(
-        type='EDITViT',
+        type='EDITViT', with_cls_token=True,  # [CLS] stays outside the sequence, in the decoder (not read)
         init_cfg=dict(type='Pretrained', checkpoint='pretrain/cls_edit_b_in1k.pth')))

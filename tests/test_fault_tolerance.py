@@ -334,3 +334,39 @@ def test_repeated_two_process_segmentation_runs_exit_cleanly(tmp_path, ade_data)
                        + seg_options(ade_data, 2, 2, 'train_dataloader.num_workers=1'))
         assert out.returncode == 0, out.stderr[-4000:]
         assert 'terminate called' not in out.stderr
+
+
+# ------------------------------------------------------------- --resume past an unreadable checkpoint
+def test_resume_falls_back_to_the_newest_readable_checkpoint_naming_the_unreadable_one(tmp_path, monkeypatch):
+    import mmedit_vit.engine.latest_checkpoint as latest
+    from mmedit_vit.apis import build_runner
+    from mmedit_vit.apis.run_config import resume_latest
+    lines = []
+    monkeypatch.setattr(latest, 'print_log', lambda line, **_: lines.append(line))
+    work_dir = str(tmp_path / 'run')
+    toy_runner(work_dir, max_iters=6, interval=2, max_keep=3).train()  # iter_2, iter_4, iter_6
+    newest = last_checkpoint(work_dir)
+    assert newest.endswith('iter_6.pth')
+    with open(newest, 'r+b') as f:  # a save cut short (a full disk, a node lost while writing)
+        f.truncate(200)
+    cfg = resume_latest(toy_config(work_dir, max_iters=8, interval=2, max_keep=3))
+    assert cfg.resume and cfg.load_from == osp.join(work_dir, 'iter_4.pth')
+    assert len(lines) == 1 and 'iter_6.pth' in lines[0] and 'cannot be read' in lines[0]
+    assert 'resuming from ' + osp.join(work_dir, 'iter_4.pth') in lines[0]
+    runner = build_runner(cfg)
+    runner.train()
+    assert len(runner.model.losses) == 4  # iterations 5-8: continued from iter_4
+    assert last_checkpoint(work_dir).endswith('iter_8.pth')
+
+
+def test_resume_with_no_readable_checkpoint_names_each(tmp_path):
+    from mmedit_vit.apis.run_config import resume_latest
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    for name in ('iter_2.pth', 'iter_4.pth'):
+        (work_dir / name).write_bytes(b'')
+    (work_dir / 'last_checkpoint').write_text('iter_4.pth')
+    with pytest.raises(FileNotFoundError, match=r'no readable checkpoint .*iter_4\.pth is empty.*iter_2\.pth is empty'):
+        resume_latest(toy_config(str(work_dir)))
+    (work_dir / 'last_checkpoint').unlink()  # never saved: a first run starts from the beginning
+    assert resume_latest(toy_config(str(work_dir))).resume is False

@@ -1,7 +1,7 @@
 """model-index.yml and configs/<family>/metafile.yaml are what the configs and the paper tables give.
 
-The fast test regenerates every field and counts the parameters and FLOPs of a sample of configs (one per
-family and size); the slow test counts every config (minutes on a CPU).
+The fast test regenerates every field and counts the parameters and FLOPs of a sample of configs; the slow test
+counts every config with the model index's shape counter, which other tests show equal to the full count.
 """
 import os.path as osp
 
@@ -82,27 +82,6 @@ def test_counts_are_those_of_get_flops():
     assert abs(meta['Parameters'] / 5.82e6 - 1) < 0.01 and abs(meta['FLOPs'] / 1.42e9 - 1) < 0.01
 
 
-@pytest.mark.slow
-def test_metafiles_regenerate_identically_all_counted():
-    """Every config's parameters and input size recounted; FLOPs recounted for every Tiny and classification
-    config (a change of the layers' code shows there), committed for the larger dense ones (a change of their
-    config shows in the parameters or the input size): counting every Mask R-CNN at 1333x800 takes most of an hour."""
-    from mmengine.config import Config
-
-    from mmedit_vit.analysis.complexity import count_parameters
-    from mmedit_vit.apis.config_complexity import build_config_model, default_shape, task_of
-    models, count = committed_models(), cached_counter()
-
-    def counter(config):
-        name = osp.basename(config)
-        if '_t_' in name or name.startswith('cls_'):
-            return count(config)
-        cfg = Config.fromfile(osp.join(ROOT, config))
-        shape = tuple(default_shape(cfg, task_of(cfg)))
-        return count_parameters(build_config_model(cfg)), models[config]['Metadata']['FLOPs'], shape
-    assert differences(render(counter)) == []
-
-
 def test_vitdet_configs_are_listed_at_their_fixed_input_size():
     """The ViTDet detectors are counted on the 1024x1024 batch they train and test on (BatchFixedSizePad), as
     their own collection; the parameters are those of the built model."""
@@ -112,10 +91,69 @@ def test_vitdet_configs_are_listed_at_their_fixed_input_size():
     from mmedit_vit.apis.config_complexity import build_config_model
     models = committed_models()
     vitdet = {c: m for c, m in models.items() if osp.basename(c).startswith('vitdet_maskrcnn_')}
-    assert len(vitdet) == 10
+    assert len(vitdet) == 14  # 5 variants x 2 sizes, and 4 [CLS]-in-windows sink-study configs
     for config, model in vitdet.items():
         assert model['In Collection'] == 'vitdet_maskrcnn' and model['Results'] == []
         assert model['Metadata']['Input Size'] == '1024x1024' and model['Metadata']['Training Data'] == ['COCO']
     meta = vitdet['configs/vitdet_maskrcnn_edit_s_coco.py']['Metadata']
     assert meta['Parameters'] == count_parameters(build_config_model(
         Config.fromfile(osp.join(ROOT, 'configs/vitdet_maskrcnn_edit_s_coco.py'))))
+
+
+# ----------------------------------------------------------- every config counted, by the shape counter
+def full_and_shape_counts(config: str) -> tuple:
+    from mmengine.config import Config
+
+    from mmedit_vit.apis.config_complexity import ShapeCounter, count_config
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    full, shapes = count_config(cfg), ShapeCounter()(cfg)
+    return (full['params'], full['flops'], tuple(full['shape'])), (shapes['params'], shapes['flops'],
+                                                                  tuple(shapes['shape']))
+
+
+@pytest.mark.parametrize('config', SAMPLE + ('configs/cls_reg4_s_in100.py',))
+def test_shape_counter_equals_the_full_count(config):
+    """The counter of the model index (meta device) gives tools/get_flops.py's numbers: classifiers, Segmenter,
+    UperNet."""
+    full, shapes = full_and_shape_counts(config)
+    assert shapes == full and full[1] > 1e9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', ['configs/maskrcnn_edit_t_coco.py', 'configs/vitdet_maskrcnn_reg4_s_coco.py'])
+def test_shape_counter_equals_the_full_count_for_detectors(config):
+    """Detectors: backbone and neck on the meta device, the heads counted for real on random maps of the neck's
+    shapes (the proposals depend on values): the same total as running the whole model."""
+    full, shapes = full_and_shape_counts(config)
+    assert shapes == full
+
+
+@pytest.mark.slow
+def test_metafiles_regenerate_identically_every_config_counted():
+    """`python tools/model_index.py --check`: every config's parameters and FLOPs recounted (ViTDet rows
+    included), the files equal to the committed ones."""
+    import time
+    start = time.time()
+    assert differences(render(cached_counter())) == []
+    print(f'every config counted in {time.time() - start:.0f} s')
+
+
+def test_vitdet_table_of_the_docs_is_the_model_index():
+    """docs/vitdet.md's parameter / FLOP table: the metafile's numbers (counted by the slow test above) and each
+    backbone's parameters, counted here on the meta device."""
+    import re
+
+    from mmengine.config import Config
+
+    from mmedit_vit.analysis.complexity import count_parameters
+    from mmedit_vit.apis.config_complexity import build_on_meta
+    models = committed_models()
+    with open(osp.join(ROOT, 'docs', 'vitdet.md')) as f:
+        rows = re.findall(r'^\| `(configs/vitdet_maskrcnn_[\w-]+\.py)` \| ([\d.]+)M \| ([\d.]+)M \| ([\d.]+) \|$',
+                          f.read(), re.M)
+    assert len(rows) == 14
+    for config, params, backbone, flops in rows:
+        meta = models[config]['Metadata']
+        assert (params, flops) == (f"{meta['Parameters'] / 1e6:.2f}", f"{meta['FLOPs'] / 1e9:.1f}"), config
+        model = build_on_meta(Config.fromfile(osp.join(ROOT, config)))
+        assert backbone == f'{count_parameters(model.backbone) / 1e6:.2f}', config

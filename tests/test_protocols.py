@@ -164,7 +164,8 @@ def test_config_follows_every_row_of_its_protocol(name):
 # What a variant adds on top of BACKBONE_VARIANTS in every task (PROTOCOLS.md, "Backbone variants").
 PROTOCOL_ARGS = {'gated': dict(gate='elementwise')}
 DETECTION_ARGS = {'maskrcnn': {'cb': dict(cb_layers=[6, 8, 9, 10])},
-                  'vitdet_maskrcnn': {'cb': dict(cb_layers=[6, 7, 8, 9, 10])}}  # no CB in a block the neck reads
+                  'vitdet_maskrcnn': {'cb': dict(cb_layers=[6, 7, 8, 9, 10]),  # no CB in a block the neck reads
+                                      'edit': dict(with_cls_token=True)}}  # EDIT's [CLS], outside the sequence
 ALL_VARIANTS = tuple(BACKBONE_VARIANTS)
 TRANSFER = ('cifar10', 'cifar100', 'flowers102', 'dtd', 'caltech256')
 GRIDS = (

@@ -534,3 +534,76 @@ def test_miniature_table_runs_resumes_and_collects_the_runs_own_numbers(tmp_path
     assert again.returncode == 0 and again.stdout.count('done, skipped') == 8
     dry = run_tool(base[:2] + ['--dry-run'] + base[2:], timeout=300)
     assert sum(line.startswith('[done] ') for line in dry.stdout.splitlines()) == 8
+
+
+def values_at_optimizer_steps_of_epochs(schedulers: list, epoch_length: int, epochs: int, accumulate: int) -> list:
+    """The lr of a toy optimizer at each optimizer step of an epoch-based run, as mmengine's Runner builds and
+    steps the schedulers: ``convert_to_iter_based`` ones built with ``build_iter_from_epoch(epoch_length)``;
+    iteration-counted ones stepped after every iteration, epoch-counted ones after every epoch
+    (``ParamSchedulerHook``); the optimizer stepped on every ``accumulate``-th iteration (``OptimWrapper``)."""
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    built = []
+    for scheduler in copy.deepcopy(schedulers):
+        scheduler = dict(scheduler)
+        if scheduler.pop('convert_to_iter_based', False):
+            kind = PARAM_SCHEDULERS.get(scheduler.pop('type'))
+            built.append(kind.build_iter_from_epoch(optimizer=optimizer, epoch_length=epoch_length, **scheduler))
+        else:
+            built.append(PARAM_SCHEDULERS.build(dict(scheduler, optimizer=optimizer)))
+    seen = []
+    with warnings.catch_warnings():  # accumulating, the schedulers step before the optimizer's first step
+        warnings.filterwarnings('ignore', 'Detected call of `scheduler.step()` before')
+        for epoch in range(epochs):
+            for index in range(epoch_length):
+                if (epoch * epoch_length + index + 1) % accumulate == 0:
+                    seen.append(optimizer.param_groups[0]['lr'])
+                    optimizer.step()
+                for scheduler in built:
+                    if not scheduler.by_epoch:
+                        scheduler.step()
+            for scheduler in built:
+                if scheduler.by_epoch:
+                    scheduler.step()
+    return seen
+
+
+@pytest.mark.parametrize('gpus', [1, 2, 4])
+def test_epoch_based_detection_on_fewer_gpus_keeps_its_iteration_counted_warm_up(gpus):
+    """maskrcnn_*: mmdet's LinearLR warm-up counts 500 iterations (by_epoch=False). On 8/a GPUs an epoch is a
+    times the iterations; every optimizer step of the first 2 epochs has the 8-GPU run's lr, exactly."""
+    config, factor, length = 'configs/maskrcnn_edit_t_coco.py', 8 // gpus, 400  # 8-GPU iterations per epoch
+    original, _ = scaled_config(config, 8)
+    scaled, plan = scaled_config(config, gpus)
+    warmup, steps = scaled.param_scheduler
+    assert scaled.optim_wrapper.accumulative_counts == factor and scaled.train_cfg.max_epochs == 12
+    assert (warmup.type, warmup.by_epoch, warmup.begin, warmup.end) == ('LinearLR', False, factor - 1, 500 * factor)
+    assert (steps.type, steps.by_epoch, list(steps.milestones)) == ('MultiStepLR', True, [8, 11])  # epochs: kept
+    before = values_at_optimizer_steps_of_epochs(original.param_scheduler, length, 2, 1)
+    after = values_at_optimizer_steps_of_epochs(scaled.param_scheduler, length * factor, 2, factor)
+    assert len(after) == len(before) == 2 * length
+    assert after == pytest.approx(before, rel=1e-12, abs=1e-18)
+    assert before[0] == pytest.approx(1e-4) and before[498] < 0.1 and before[499:] == [pytest.approx(0.1)] * 301
+    assert 'iteration-counted warm-ups x%d (epoch-based runs)' % factor in plan.batch_note(build_table('cb-table7', 1))
+
+
+@pytest.mark.parametrize('gpus', [1, 2, 4])
+def test_epoch_based_classification_on_fewer_gpus_converts_its_schedule_from_the_longer_epoch(gpus):
+    """cls_*: the warm-up and cosine are converted from epochs (convert_to_iter_based), built from the loader's
+    length, which is a times the 8-GPU one: nothing to stretch; each optimizer step's lr is the 8-GPU run's, at
+    most one optimizer step ahead (iteration s*a - 1 of an a times longer schedule against s - 1)."""
+    config, factor, length = 'configs/cls_deit3_s_in1k.py', 8 // gpus, 50
+    original, _ = scaled_config(config, 8, ('param_scheduler.0.end=1', 'param_scheduler.1.begin=1'))
+    scaled, _ = scaled_config(config, gpus, ('param_scheduler.0.end=1', 'param_scheduler.1.begin=1'))
+    assert scaled.param_scheduler == original.param_scheduler  # nothing counted in iterations
+    assert scaled.optim_wrapper.accumulative_counts == factor * original.optim_wrapper.get('accumulative_counts', 1)
+    before = values_at_optimizer_steps_of_epochs(original.param_scheduler, length, 2, 1)
+    after = values_at_optimizer_steps_of_epochs(scaled.param_scheduler, length * factor, 2, factor)
+    assert len(after) == len(before) == 2 * length
+    assert before[0] == pytest.approx(0.1 * 1e-3) and before[length] == pytest.approx(0.1)  # warm-up, cosine
+    for step in range(2 * length - 1):  # between the 8-GPU lr of this step and of the next
+        low, high = sorted((before[step], before[step + 1]))
+        assert low * (1 - 1e-12) <= after[step] <= high * (1 + 1e-12), step
+    assert after[length] == pytest.approx(0.1, rel=1e-6)  # the cosine's top, a fraction of a step later

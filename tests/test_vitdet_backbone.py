@@ -305,3 +305,106 @@ def test_windowed_layers_need_the_grid():
         block.attn(x[:, :2 + 35], grid=(5, 7), num_prefix_tokens=2)
     with pytest.raises(ValueError, match="prefix_in_windows='x'"):
         windowed_block(3, prefix_in_windows='x')
+
+
+# ------------------------------------------------------------------------- ViTDet's token set: no [CLS]
+def vitdet_token_set(variant: str, **kwargs) -> nn.Module:
+    """A 4-block windowed backbone (2x2 windows on the 5x5 grid of an 80x80 input: padded to 6x6; blocks 0, 1
+    windowed) with ViTDet's token set: no [CLS] in the sequence, registers out of the windows. Returns the map
+    after block 1. CB broadcasts the mean of every token by design, so its CB block is a global one here."""
+    cfg = dict(BACKBONE_VARIANTS[variant], arch=ARCH, img_size=80, window_size=2, global_attn_indexes=(2, 3),
+               rel_pos=True, out_indices=(1,), prefix_in_windows='global_blocks',
+               with_cls_token=variant == 'edit')  # EDIT's [CLS] is never in the sequence
+    if variant == 'cb':
+        cfg['cb_layers'] = [3]
+    cfg.update(kwargs)
+    torch.manual_seed(0)
+    return randomise_(MODELS.build(cfg).double().eval())
+
+
+def changed_windows(model: nn.Module) -> torch.Tensor:
+    """(3, 3) True for the 2x2 windows of the padded 6x6 grid whose tokens change after block 1 when the
+    pixels of patch (0, 0) change."""
+    x = torch.randn(1, 3, 80, 80, dtype=torch.float64)
+    y = x.clone()
+    y[..., :16, :16] += torch.randn(3, 16, 16, dtype=torch.float64)
+    (a,), (b,) = model(x), model(y)
+    moved = (a - b).abs().amax(1)[0] > 1e-12  # (5, 5) patches
+    moved = torch.nn.functional.pad(moved, (0, 1, 0, 1))
+    return moved.reshape(3, 2, 3, 2).any(3).any(1)
+
+
+@pytest.mark.parametrize('variant', sorted(BACKBONE_VARIANTS))
+def test_windowed_blocks_without_cls_are_local_also_with_padding(variant):
+    """ViTDet's windowed blocks are local: after two windowed blocks only the window holding the changed patch
+    changes (the 5x5 grid padded to 6x6, no exception for [CLS])."""
+    model = vitdet_token_set(variant)
+    assert model.num_prefix_tokens == (4 if variant == 'reg4' else 0) and model.windowed_blocks == [0, 1]
+    expected = torch.zeros(3, 3, dtype=torch.bool)
+    expected[0, 0] = True
+    assert torch.equal(changed_windows(model), expected)
+
+
+@pytest.mark.parametrize('variant', ['deit3', 'reg4'])
+def test_cls_in_every_window_mixes_the_whole_image_through_cls(variant):
+    """The sink study's form: [CLS] (and registers) are keys of every window and attend to the whole image, so
+    after two windowed blocks a change in one window reaches every window."""
+    model = vitdet_token_set(variant, with_cls_token=True, prefix_in_windows='every_window')
+    assert changed_windows(model).all()
+
+
+def deit3_checkpoint(model: nn.Module, cls_slot: bool) -> dict:
+    """A DeiT-III-format file of a model with [CLS]: 'model', gamma_1/gamma_2, head; with ``cls_slot`` an
+    AugReg-style position embedding with a [CLS] slot in front."""
+    state = {}
+    for key, value in randomise_(model).state_dict().items():
+        state[key.replace('.ls1.gamma', '.gamma_1').replace('.ls2.gamma', '.gamma_2')] = value.float()
+    if cls_slot:
+        state['pos_embed'] = torch.cat([torch.randn(1, 1, state['pos_embed'].shape[-1]), state['pos_embed']], 1)
+    state['head.weight'], state['head.bias'] = torch.randn(10, ARCH['embed_dims']), torch.randn(10)
+    return {'model': state}
+
+
+@pytest.mark.parametrize('cls_slot', [False, True], ids=['deit3', 'augreg-slot'])
+@pytest.mark.parametrize('registers', [0, 2])
+def test_cls_checkpoint_loads_strictly_into_the_backbone_without_cls(tmp_path, cls_slot, registers):
+    """As detectron2's ViT: [CLS] and its position slot are dropped on loading, by name and in the log; every
+    other weight is the checkpoint's (position embedding of the patches, registers, blocks)."""
+    source = PlainViT(arch=ARCH, img_size=80, num_registers=registers)
+    checkpoint = deit3_checkpoint(source, cls_slot)
+    path = tmp_path / 'deit3.pth'
+    torch.save(checkpoint, path)
+    model = PlainViT(arch=ARCH, img_size=80, num_registers=registers, with_cls_token=False, window_size=2,
+                     global_attn_indexes=(1, 3), rel_pos=True, prefix_in_windows='global_blocks')
+    notes = load_pretrained(model, checkpoint=str(path))
+    dropped = [n for n in notes if 'dropped the [CLS] token' in n]
+    assert len(dropped) == 1 and ('position-embedding slot' in dropped[0]) == cls_slot, notes
+    state, weights = model.state_dict(), checkpoint['model']
+    assert 'cls_token' not in state and state['pos_embed'].shape == (1, 25, ARCH['embed_dims'])
+    torch.testing.assert_close(state['pos_embed'], weights['pos_embed'][:, int(cls_slot):])
+    torch.testing.assert_close(state['blocks.2.ls1.gamma'], weights['blocks.2.gamma_1'])
+    if registers:
+        torch.testing.assert_close(state['reg_token'], weights['reg_token'])
+    # strict for everything else: a key the model does not have is still named
+    weights['blocks.0.attn.extra'] = torch.zeros(1)
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointMismatchError, match=r'not in the model: blocks\.0\.attn\.extra'):
+        load_pretrained(model, checkpoint=str(path))
+
+
+def test_a_model_with_cls_still_folds_the_slot_and_a_checkpoint_without_cls_still_fails(tmp_path):
+    """The drop is only for a model without [CLS]: a model with one keeps folding the slot into cls_token, and
+    a [CLS]-less checkpoint into a model with [CLS] is a mismatch naming cls_token."""
+    source = PlainViT(arch=ARCH, img_size=80)
+    checkpoint = deit3_checkpoint(source, cls_slot=True)
+    path = tmp_path / 'augreg.pth'
+    torch.save(checkpoint, path)
+    model = PlainViT(arch=ARCH, img_size=80)
+    notes = load_pretrained(model, checkpoint=str(path))
+    assert not any('dropped the [CLS]' in n for n in notes) and any('folded into the tokens' in n for n in notes)
+    weights = checkpoint['model']
+    torch.testing.assert_close(model.cls_token, weights['cls_token'] + weights['pos_embed'][:, :1])
+    without = PlainViT(arch=ARCH, img_size=80, with_cls_token=False)
+    torch.save(without.state_dict(), path)
+    with pytest.raises(CheckpointMismatchError, match='missing in the checkpoint: cls_token'):
+        load_pretrained(PlainViT(arch=ARCH, img_size=80), checkpoint=str(path))

@@ -128,7 +128,7 @@ def test_full_size_detectors_build(size):
     everything after the backbone is the same for every variant."""
     arch, d, heads = SIZES[size]
     with torch.device('meta'):
-        reference = PlainViT(arch=arch, img_size=1024)
+        reference = PlainViT(arch=arch, img_size=1024, with_cls_token=False)  # ViTDet's token set: no [CLS]
     base = sum(p.numel() for p in reference.parameters())
     counts = {}
     for variant in VARIANTS:
@@ -146,7 +146,7 @@ def test_full_size_detectors_build(size):
     assert counts['cb'] == base - 12 * 2 * d  # no LayerScale
     assert counts['reg4'] == base + 4 * d
     assert counts['gated'] == base + 12 * (d * d + d)
-    assert counts['edit'] == base + 2 * d * d + 6 * d
+    assert counts['edit'] == base + d + 2 * d * d + 6 * d  # EDIT keeps its [CLS], outside the sequence
 
 
 # ------------------------------------------------------------------------------ train and inference
@@ -254,3 +254,39 @@ def test_demo_config_is_the_vitdet_detector_at_tiny_width():
     with torch.device('meta'):
         model = MODELS.build(demo.model)
     assert model.backbone.windowed_blocks == WINDOWED
+
+
+# ------------------------------------------------------------------------------------------- token set
+STUDY_CONFIGS = {v: osp.join(ROOT, 'configs', f'vitdet_maskrcnn_{v}_s_coco_cls-in-windows.py')
+                 for v in ('deit3', 'gated', 'cb', 'reg4')}
+
+
+@pytest.mark.parametrize('key', sorted(CONFIGS), ids='_'.join)
+def test_config_has_vitdets_token_set(key):
+    """No [CLS] in the backbone sequence (EDIT's is outside it), registers out of the windowed blocks."""
+    variant, _ = key
+    backbone = load_config(CONFIGS[key]).model.backbone
+    assert backbone.with_cls_token == (variant == 'edit') and backbone.prefix_in_windows == 'global_blocks'
+    with torch.device('meta'):
+        built = PlainViT(**{k: v for k, v in backbone.items() if k not in ('type', 'init_cfg')},
+                         cls_decoder=variant == 'edit')
+    assert built.num_prefix_tokens == (4 if variant == 'reg4' else 0)
+
+
+@pytest.mark.parametrize('variant', sorted(STUDY_CONFIGS))
+def test_sink_study_configs_keep_cls_in_every_window(variant):
+    """One S config per family with [CLS]: the same detector as the protocol's but for the token set."""
+    study, protocol = load_config(STUDY_CONFIGS[variant]), load_config(CONFIGS[(variant, 's')])
+    assert (study.model.backbone.with_cls_token, study.model.backbone.prefix_in_windows) == (True, 'every_window')
+    for cfg in (study, protocol):
+        for name in ('with_cls_token', 'prefix_in_windows'):
+            cfg.model.backbone.pop(name)
+    assert study.to_dict() == protocol.to_dict()
+
+
+def test_demo_dump_says_what_runs():
+    """The demo replaces the 100-epoch schedule: its dumped config has none of that schedule's values."""
+    cfg = Config.fromfile(DEMO_CONFIG)
+    assert 'max_iters' not in cfg and 'interval' not in cfg
+    assert '184375' not in cfg.pretty_text and cfg.train_cfg.type == 'EpochBasedTrainLoop'
+    assert cfg.model.backbone.with_cls_token is True  # EDIT: its [CLS] stays outside the sequence

@@ -28,7 +28,8 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # ---- model: EDIT ViT-T, 5x5 windows on the 10x10 map ----
 model = dict(
     data_preprocessor=dict(batch_augments=[dict(type='BatchFixedSizePad', size={{_base_.img_scale}}, pad_mask=True)]),
-    backbone=dict(type='EDITViT', arch='tiny', img_size=160, window_size=5, init_cfg=None),  # from scratch
+    # from scratch; EDIT keeps its [CLS] outside the sequence
+    backbone=dict(type='EDITViT', with_cls_token=True, arch='tiny', img_size=160, window_size=5, init_cfg=None),
     neck=dict(backbone_channel=192, in_channels=[48, 96, 192, 192]),
     roi_head=dict(bbox_head=dict(num_classes=3), mask_head=dict(num_classes=3)),
     # RoI budgets sized to this data (at most 3 objects in a 160x160 image), as the other detection demo

@@ -6,15 +6,19 @@
 Every top-level config (``configs/*.py``) is listed with its parameters and FLOPs (multiply-adds, as
 ``tools/get_flops.py`` counts them, at its default input size), its training data, and the number the papers
 report for it (``mmedit_vit/analysis/paper_tables.py``), marked as the paper's. No weights are published.
-The files are generated, never edited: ``tests/test_model_index.py`` regenerates and compares them.
+The files are generated, never edited: ``tests/test_model_index.py`` regenerates them, counting every config
+(``ShapeCounter``, shown equal to ``tools/get_flops.py``'s full count on a sample), and compares them.
 """
 import argparse
+import contextlib
+import functools
 import json
 import os
 import os.path as osp
 import re
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
+from unittest import mock
 
 from ..analysis import paper_tables as paper
 
@@ -139,20 +143,32 @@ def paper_results(config: str) -> List[dict]:
     return out
 
 
-def cached_counter(root: str = ROOT) -> Counter:
-    """``count_config_file`` counting each distinct model (config's ``model`` and input size) once:
-    the 40k / 160k schedules of a model have one count."""
+def cached_counter(root: str = ROOT, full: bool = False) -> Counter:
+    """Counts a config's model, each distinct model (config's ``model`` and input size) once: the 40k / 160k
+    schedules of a model have one count. ``ShapeCounter`` by default (shapes on the meta device, a detector's
+    heads once per head set: every config in about a minute of CPU time); ``full``: ``count_config``,
+    running every model on the CPU (``tools/get_flops.py``'s numbers, the same; most of an hour)."""
     from mmengine.config import Config
+    from mmengine.config import config as config_module
+    from mmengine.config import utils as config_utils
 
-    from .config_complexity import count_config, default_shape, task_of
+    from .config_complexity import ShapeCounter, count_config, default_shape, task_of
+    model_counter = count_config if full else ShapeCounter()
     cache: Dict[str, Tuple[int, int, Tuple[int, int]]] = {}
+    # for each ``mmdet::`` / ``mmseg::`` base mmengine looks the package up (pkg_resources) and reads every
+    # model-index yaml of it (about a second a config): done once for all configs
+    lookups = ((config_utils, 'load'), (config_module, 'is_installed'), (config_module, 'get_installed_path'))
+    cached = {(module, name): functools.lru_cache(maxsize=None)(getattr(module, name)) for module, name in lookups}
 
     def count(config: str) -> Tuple[int, int, Tuple[int, int]]:
-        cfg = Config.fromfile(osp.join(root, config))
+        with contextlib.ExitStack() as stack:
+            for (module, name), function in cached.items():
+                stack.enter_context(mock.patch.object(module, name, function))
+            cfg = Config.fromfile(osp.join(root, config))
         key = json.dumps([cfg.get('default_scope'), cfg.model.to_dict(), default_shape(cfg, task_of(cfg))],
                          sort_keys=True, default=str)
         if key not in cache:
-            result = count_config(cfg)
+            result = model_counter(cfg)
             cache[key] = int(result['params']), int(result['flops']), tuple(result['shape'])
         return cache[key]
     return count
@@ -216,7 +232,7 @@ def differences(files: Dict[str, str], root: str = ROOT) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    files = render(cached_counter(args.root), args.root)
+    files = render(cached_counter(args.root, full=args.full), args.root)
     if args.check:
         diff = differences(files, args.root)
         print('\n'.join(diff) or 'model index up to date')
@@ -232,6 +248,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--check', action='store_true', help='compare with the files on disk; write nothing')
+    parser.add_argument('--full', action='store_true',
+                        help="count by running every model on the CPU (tools/get_flops.py's way; the default counts "
+                             'shapes on the meta device, with the same numbers)')
     parser.add_argument('--root', default=ROOT, help='repository root (default: this checkout)')
     return parser
 

@@ -288,9 +288,10 @@ def adapt_to_device(cfg: Config) -> Config:
 def resume_latest(cfg: Config) -> Config:
     """``--resume`` without a file: continue from the latest checkpoint in the work_dir (``last_checkpoint``,
     resolved in the work dir, so a moved or copied work dir continues from its own files), or start from the
-    beginning (the config's ``load_from`` kept) when there is none yet, as a first run of a resumable job."""
-    from ..engine.latest_checkpoint import latest_checkpoint
-    latest = latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+    beginning (the config's ``load_from`` kept) when there is none yet, as a first run of a resumable job.
+    A newest checkpoint that cannot be read (a save cut short) gives way to the newest readable one, named."""
+    from ..engine.latest_checkpoint import newest_readable_checkpoint
+    latest = newest_readable_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
     if latest is None:
         print_log(f'--resume: no checkpoint in {cfg.work_dir} yet, training starts from the beginning',
                   logger='current')

@@ -2,13 +2,19 @@
 
     python tools/train.py configs/segmenter_edit_b_ade20k.py [--work-dir DIR] [--resume [CKPT]] [--fast-resume]
         [--amp] [--amp-dtype float16|bfloat16] [--compile [MODE]] [--auto-scale-lr] [--cfg-options key=value ...]
-        [--launcher none|pytorch|slurm|mpi] [--debug]
+        [--launcher none|pytorch|slurm|mpi] [--force-unlock] [--debug]
+
+A run holds ``<work_dir>/train.lock`` (rank 0) while it trains: a second run on the same work dir stops at once
+(``mmedit_vit.engine.work_dir_lock``).
 """
 import argparse
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
+from mmengine.logging import print_log
+
+from ..engine.work_dir_lock import WorkDirLock, WorkDirLockedError, launcher_rank
 from . import (
     LAUNCHERS,
     CfgOptionsAction,
@@ -46,6 +52,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='override config entries, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--force-unlock', action='store_true',
+                        help='remove the lock of another run on the work dir (one on another host, or a lock '
+                             'whose run is known to be gone) and take it')
     parser.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -55,7 +64,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    lock = None
+    if args.launcher == 'none' or launcher_rank() == 0:
+        lock = WorkDirLock(cfg.work_dir, log=lambda line: print_log(line, logger='current'))
+        try:
+            lock.acquire(force=args.force_unlock)
+        except WorkDirLockedError as err:
+            raise SystemExit(str(err))
+    try:
+        train(args, cfg)
+    finally:
+        if lock is not None:
+            lock.release()
 
+
+def train(args: argparse.Namespace, cfg) -> None:
+    """Everything after the work dir is held: options, resume, checks, the runner."""
     try:
         cfg = apply_speed_options(cfg, args.amp, args.amp_dtype, args.compile)
     except (ValueError, RuntimeError) as err:
@@ -65,7 +89,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             raise SystemExit('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N, enable=False) in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg = resume_latest(cfg)
+        try:
+            cfg = resume_latest(cfg)
+        except FileNotFoundError as err:
+            raise SystemExit(str(err))
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume {args.resume!r}: no such checkpoint')

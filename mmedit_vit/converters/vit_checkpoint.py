@@ -4,6 +4,7 @@ Layouts told apart from the tensors themselves:
 - position embedding with a [CLS] (and register) slot (DeiT, AugReg ViT): the slot is a constant added to
   a constant token, so it is folded into ``cls_token`` / ``reg_token`` (the same function);
 - position embedding over the patch grid only (DeiT-III, timm DINOv2 with registers, ours);
+- a [CLS] for a model without one (ViTDet's backbone): ``cls_token`` and its position slot dropped, by name;
 - a different grid: resampled bicubically with timm's ``resample_abs_pos_embed``;
 - DeiT-III's own files (``gamma_1``/``gamma_2``) and checkpoints without LayerScale (gamma = 1);
 - no relative position tables (a global-attention model): zero tables (the same function), each named;
@@ -78,6 +79,29 @@ def unwrap_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
     return state
 
 
+def _is_square(n: int) -> bool:
+    return n > 0 and math.isqrt(n) ** 2 == n
+
+
+def drop_cls_token(state: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor], notes: List[str]) -> None:
+    """A model without [CLS] (``with_cls_token=False``, ViTDet's backbone) takes a checkpoint with one by
+    dropping exactly two things, by name: ``cls_token`` and, where the position embedding has one, its [CLS]
+    slot (detectron2's ViT drops the slot the same way, ``pretrain_use_cls_token``). Registers are kept."""
+    if 'cls_token' not in state or 'cls_token' in target:
+        return
+    del state['cls_token']
+    dropped = 'cls_token'
+    pos = state.get('pos_embed')
+    if pos is not None and pos.ndim == 3:
+        num_reg = state['reg_token'].shape[1] if 'reg_token' in state else 0
+        n = pos.shape[1]
+        if not any(_is_square(k) for k in (n, n - num_reg)) and any(_is_square(k) for k in (n - 1, n - 1 - num_reg)):
+            state['pos_embed'] = pos[:, 1:]  # [CLS] slot first, then any register slots, then the grid
+            dropped += ' and its position-embedding slot (pos_embed[:, 0])'
+    notes.append(f'dropped the [CLS] token: {dropped}; the model has no [CLS] in its sequence (with_cls_token='
+                 'False, as ViTDet)')
+
+
 def _convert_pos_embed(state: Dict[str, torch.Tensor], model: nn.Module, notes: List[str]) -> None:
     pos = state['pos_embed']
     num_pos = pos.shape[1]
@@ -92,9 +116,10 @@ def _convert_pos_embed(state: Dict[str, torch.Tensor], model: nn.Module, notes: 
             f'pos_embed has {num_pos} tokens: not a square patch grid, nor one plus {num_cls} [CLS] '
             f'and {num_reg} register slots')
     if slots:
-        state['cls_token'] = state['cls_token'] + pos[:, :1]
-        if slots > 1:
-            state['reg_token'] = state['reg_token'] + pos[:, 1:slots]
+        if 'cls_token' in state:  # (already dropped by drop_cls_token when the model has no [CLS])
+            state['cls_token'] = state['cls_token'] + pos[:, :1]
+        if slots > num_cls:
+            state['reg_token'] = state['reg_token'] + pos[:, num_cls:slots]
         pos = pos[:, slots:]
         notes.append(f'position embedding had {slots} prefix slot(s) ([CLS]/registers): folded into the tokens')
     grid = tuple(model.pos_grid)
@@ -154,6 +179,7 @@ def convert_vit_state_dict(
         for key in unused:
             del state[key]
 
+    drop_cls_token(state, target, notes)
     if 'pos_embed' in state:
         _convert_pos_embed(state, model, notes)
 

@@ -7,12 +7,12 @@ metrics file (testing), its output (complexity, copy) exists; running a table ag
 and a training run that was stopped continues from its last checkpoint (``tools/train.py --resume``).
 """
 from .collect import collect, read_metric
-from .iteration_scaling import iteration_scaling_options
+from .iteration_scaling import epoch_scaling_options, iteration_scaling_options
 from .plan import LAUNCHERS, Plan, dry_run, execute, format_command, metric_files
 from .runs import PAPER_GPUS, ROOT, Run, Table, dense_runs, pretrain_runs, test_run, train_run
 from .tables import DEFAULT_SEEDS, TABLES, build_table
 
-__all__ = ['collect', 'read_metric', 'iteration_scaling_options', 'LAUNCHERS', 'Plan', 'dry_run', 'execute',
-           'format_command', 'metric_files',
+__all__ = ['collect', 'read_metric', 'epoch_scaling_options', 'iteration_scaling_options', 'LAUNCHERS', 'Plan',
+           'dry_run', 'execute', 'format_command', 'metric_files',
            'PAPER_GPUS', 'ROOT', 'Run', 'Table', 'dense_runs', 'pretrain_runs', 'test_run', 'train_run',
            'DEFAULT_SEEDS', 'TABLES', 'build_table']

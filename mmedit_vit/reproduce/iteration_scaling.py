@@ -20,13 +20,20 @@ Why the numbers are what they are (mmengine, ``IterBasedTrainLoop``):
 - Validation, checkpoint, logging intervals count iterations too: multiplied by ``a`` they fall on the
   same optimizer steps as before.
 
+An epoch-based config (classification, Mask R-CNN) keeps its epochs: an epoch is the same images in ``a`` times
+the iterations. Its ``by_epoch=False`` schedulers (mmdet's 500-iteration ``LinearLR`` warm-up) count iterations
+all the same and are stretched as above (``epoch_scaling_options``); schedulers converted from epochs
+(``convert_to_iter_based=True``) are built by the runner from the loader's length, ``a`` times the 8-GPU one:
+they need nothing, and run at most one optimizer step ahead of the 8-GPU run (iteration ``s*a - 1`` of an
+``a`` times longer schedule where the 8-GPU run is at ``s - 1``).
+
 On more GPUs than the config's 8 nothing is stretched: the per-GPU batch is divided (``split_batch_option``).
 """
 from typing import List
 
 from mmengine.config import Config
 
-from ..engine.scheduler_lengths import SCHEDULER_LENGTHS, SUPPORTED, scheduler_family, scheduler_name
+from ..engine.scheduler_lengths import accumulation_stretch
 
 
 def accumulation_option(cfg: Config, factor: int) -> str:
@@ -60,6 +67,23 @@ def iteration_scaling_options(cfg: Config, factor: int) -> List[str]:
     if train_cfg.get('dynamic_intervals'):
         pairs = ','.join(f'({m * factor},{i * factor})' for m, i in train_cfg.dynamic_intervals)
         options.append(f'train_cfg.dynamic_intervals=[{pairs}]')
+    return options + iteration_counted_options(cfg, factor)
+
+
+def epoch_scaling_options(cfg: Config, factor: int) -> List[str]:
+    """``--cfg-options`` that run the epoch-based ``cfg`` on ``factor`` times fewer GPUs with the same per-GPU
+    batch: accumulation ``x factor``; an epoch is the same images in ``factor`` times the iterations, so what
+    counts iterations (a ``by_epoch=False`` warm-up such as mmdet's 500-iteration ``LinearLR``, the logger) is
+    stretched as for iteration-based configs. Schedulers converted from epochs (``convert_to_iter_based``) take
+    the loader's longer length themselves and are left alone."""
+    if not isinstance(factor, int) or factor < 1:
+        raise ValueError(f'factor={factor!r}: must be a positive integer')
+    return [accumulation_option(cfg, factor)] + iteration_counted_options(cfg, factor)
+
+
+def iteration_counted_options(cfg: Config, factor: int) -> List[str]:
+    """The iteration-counted schedulers, checkpoint and logger intervals and log window, ``x factor``."""
+    options: List[str] = []
     schedulers = cfg.get('param_scheduler') or []
     if isinstance(schedulers, dict):
         options += _scheduler_options('param_scheduler', schedulers, factor)
@@ -82,23 +106,10 @@ def iteration_scaling_options(cfg: Config, factor: int) -> List[str]:
 
 def _scheduler_options(key: str, scheduler: dict, factor: int) -> List[str]:
     if scheduler.get('by_epoch', True):
-        return []  # not stepped by IterBasedTrainLoop
-    family = scheduler_family(scheduler)
-    if family is None:
-        raise ValueError(f'{key}: {scheduler_name(scheduler)} with by_epoch=False cannot be stretched for fewer '
-                         f'GPUs; supported: {SUPPORTED}, or keep the iterations with --auto-scale-lr')
-    begin = scheduler.get('begin', 0)
-    options = [f'{key}.begin={begin * factor + factor - 1}']
-    if 'end' in scheduler:
-        options.append(f'{key}.end={scheduler["end"] * factor}')
-    for field in SCHEDULER_LENGTHS[family]:
-        value = scheduler.get(field)
-        if field == 'T_max' and value is None and 'end' in scheduler:
-            value = scheduler['end'] - begin  # mmengine's default, counted over the unscaled begin
-        if isinstance(value, (list, tuple)):
-            options.append(f'{key}.{field}=[{",".join(str(v * factor) for v in value)}]')
-        elif value is not None:
-            options.append(f'{key}.{field}={value * factor}')
-    if family == 'Exponential':
-        options.append(f'{key}.gamma={scheduler.get("gamma") ** (1 / factor)!r}')
-    return options
+        return []  # counted in epochs (or converted from epochs with the loader's length): not stretched here
+    try:
+        fields = accumulation_stretch(scheduler, factor)
+    except ValueError as err:
+        raise ValueError(f'{key}: {err}') from None
+    return [f'{key}.{name}=[{",".join(str(v) for v in value)}]' if isinstance(value, list)
+            else f'{key}.{name}={value!r}' for name, value in fields.items()]

@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..apis.corruption_eval import RESULT_NAME as CORRUPTIONS_FILE
 from ..apis.run_config import LAUNCHERS as RUN_LAUNCHERS
-from .iteration_scaling import accumulation_option, iteration_scaling_options, split_batch_option
+from .iteration_scaling import epoch_scaling_options, iteration_scaling_options, split_batch_option
 from .runs import PAPER_GPUS, ROOT, Run, Table
 
 LAUNCHERS = tuple(name for name in RUN_LAUNCHERS if name != 'mpi')  # the launch scripts written here
@@ -101,8 +101,9 @@ class Plan:
 
     def batch_options(self, train: Run) -> List[str]:
         """Keeps the papers' total batch on fewer GPUs with the config's per-GPU batch (the size that fits a
-        GPU): gradients accumulated; iteration-based configs (segmentation, ViTDet) also make that many times
-        more iterations, their schedule stretched to give each optimizer step the original lr."""
+        GPU): gradients accumulated and every iteration count stretched to give each optimizer step the original
+        lr: iteration-based configs (segmentation, ViTDet) make that many times more iterations; epoch-based ones
+        (classification, Mask R-CNN) keep their epochs and stretch their iteration-counted warm-ups."""
         if self.spread_factor() > 1:
             return [split_batch_option(self.config(train), self.spread_factor())]
         factor = self.batch_factor()
@@ -111,7 +112,7 @@ class Plan:
         cfg = self.config(train)
         if cfg.get('train_cfg', {}).get('max_iters'):
             return iteration_scaling_options(cfg, factor)
-        return [accumulation_option(cfg, factor)]
+        return epoch_scaling_options(cfg, factor)
 
     def batch_note(self, table: Table) -> str:
         """How the runs keep the papers' batch, for the head of a listing ('' when they run as configured)."""
@@ -125,6 +126,9 @@ class Plan:
         note = f'per-GPU batch kept, gradients accumulated x{factor}'
         if any(r.kind == 'train' and self.iteration_factor(r) > 1 for r in table.runs):
             note += f', iterations x{factor} (iteration-based runs)'
+        if any(r.kind == 'train' and self.iteration_factor(r) == 1 and _counts_iterations(self.config(r))
+               for r in table.runs):
+            note += f', iteration-counted warm-ups x{factor} (epoch-based runs)'
         return note
 
     def command(self, run: Run) -> List[str]:
@@ -175,6 +179,12 @@ class Plan:
         if run.kind == 'test':
             return bool(metric_files(self.work_dir(run)))
         return osp.isfile(osp.join(ROOT, self.output(run)))  # join keeps an absolute output as it is
+
+
+def _counts_iterations(cfg) -> bool:
+    """Whether an epoch-based config has a scheduler counted in iterations (not converted from epochs)."""
+    schedulers = cfg.get('param_scheduler') or []
+    return any(not s.get('by_epoch', True) for s in ([schedulers] if isinstance(schedulers, dict) else schedulers))
 
 
 def _parse_options(items: Sequence[str]) -> dict:

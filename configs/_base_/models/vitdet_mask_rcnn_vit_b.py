@@ -21,6 +21,11 @@ model = dict(
         arch='base',
         img_size=1024,  # the position embedding is resampled from the 224 checkpoint on loading
         patch_size=16,
+        # ViTDet's token set: no [CLS] in the sequence (detectron2's ViT drops the pretraining [CLS] and its
+        # position slot; loading names both), registers (if any) meet the patches in the global blocks only,
+        # so a windowed block is local (configs/PROTOCOLS.md, "ViTDet"; docs/vitdet.md)
+        with_cls_token=False,
+        prefix_in_windows='global_blocks',
         drop_path_rate=0.1,
         window_size=14,
         global_attn_indexes=(2, 5, 8, 11),

@@ -5,16 +5,16 @@
 # projects/ViTDet/configs/lsj-100e_coco-instance.py. No weight decay on 1-D parameters (norms, biases,
 # LayerScale), the position embedding and the tokens (mmdet's ViTDet constructor; detectron2 decays biases).
 # Mixed precision as the references: tools/train.py --amp (or --amp-dtype bfloat16). Checkpoints and
-# validation every 5000 iterations (configs/_base_/det_runtime_iter.py).
-max_iters = 184375
-interval = 5000
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=interval,
-                 dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])
+# validation every 5000 iterations (configs/_base_/det_runtime_iter.py), and once more at the end (180001 =
+# 184375 // 5000 * 5000 + 1). Literal numbers, no top-level variables: a config that replaces this schedule (the
+# demo) dumps only what it runs.
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=184375, val_interval=5000,
+                 dynamic_intervals=[(180001, 184375)])
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False, milestones=[163889, 177546], gamma=0.1),
+    dict(type='MultiStepLR', begin=0, end=184375, by_epoch=False, milestones=[163889, 177546], gamma=0.1),
 ]
 optim_wrapper = dict(
     _scope_='mmdet',  # built by mmdet also where another project inherits this config as mmedit_vit::configs/...
