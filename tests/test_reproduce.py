@@ -490,18 +490,22 @@ def test_corruption_table_collects_families_and_mce(tmp_path):
     for run in tests:
         path = osp.join(tmp_path, osp.relpath(plan.output(run), str(tmp_path)))
         os.makedirs(osp.dirname(path), exist_ok=True)
-        summary = dict(clean=0.40 + 0.01 * run.seed, benchmark_mean=0.25, drop=0.15 + 0.01 * run.seed, mCE=90.0,
+        summary = dict(P=0.40 + 0.01 * run.seed, mPC=0.25, rPC=100 * 0.25 / (0.40 + 0.01 * run.seed), mCE=90.0,
                        families=dict(noise=0.1, blur=0.2, weather=0.3, digital=0.4))
         complete = not (run.cell[0].endswith('EDIT') and run.seed == 1)  # a run stopped part-way
         with open(path, 'w') as f:
             json.dump(dict(complete=complete, summary=summary), f)
         assert plan.done(run) == complete
     cells = collect(table, plan)['cells']
-    assert cells[('Mask R-CNN DeiT-III', 'clean')]['mean'] == pytest.approx(40.5)
+    assert table.columns == ['P', 'noise', 'blur', 'weather', 'digital', 'mPC', 'rPC', 'mCE']
+    assert cells[('Mask R-CNN DeiT-III', 'P')]['mean'] == pytest.approx(40.5)
     assert cells[('Mask R-CNN DeiT-III', 'noise')]['mean'] == pytest.approx(10.0)
+    assert cells[('Mask R-CNN DeiT-III', 'mPC')]['mean'] == pytest.approx(25.0)
+    # ratios: not scaled to percent again
+    assert cells[('Mask R-CNN DeiT-III', 'rPC')]['values'] == pytest.approx([100 * 25 / 40, 100 * 25 / 41])
     assert cells[('Mask R-CNN DeiT-III', 'mCE')]['n'] == 0
-    assert cells[('Mask R-CNN CB', 'mCE')]['mean'] == pytest.approx(90.0)  # a ratio: not scaled to percent
-    assert cells[('Mask R-CNN EDIT', 'drop')]['n'] == 1
+    assert cells[('Mask R-CNN CB', 'mCE')]['mean'] == pytest.approx(90.0)
+    assert cells[('Mask R-CNN EDIT', 'rPC')]['n'] == 1
 
 
 @pytest.mark.slow
