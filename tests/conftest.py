@@ -36,7 +36,8 @@ def det_demo_checkpoint(tmp_path_factory):
     data = make_synthetic_coco(str(tmp / 'coco'), num_train=16, num_val=8) + '/'
     config = os.path.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')
     work = str(tmp / 'train')
-    options = [f'{split}.dataset.data_root={data}' for split in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    options = [f'{split}.dataset.data_root={data}'
+               for split in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     options += [f'val_evaluator.ann_file={data}annotations/instances_val2017.json',
                 f'test_evaluator.ann_file={data}annotations/instances_val2017.json',
                 f'train_cfg.max_epochs={DET_DEMO_EPOCHS}', f'train_cfg.val_interval={DET_DEMO_EPOCHS}',

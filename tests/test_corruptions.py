@@ -58,7 +58,7 @@ def test_gaussian_blur_sigma_per_severity(severity, sigma):
     line[:, 64, 0] = 255
     out = corrupt(line, 'gaussian_blur', severity)
     taps = np.exp(-np.arange(-4 * sigma, 4 * sigma + 1) ** 2 / (2 * sigma ** 2))
-    assert abs(int(out[32, 64, 0]) - 255 / taps.sum()) <= 0.5
+    assert 0 <= 255 / taps.sum() - int(out[32, 64, 0]) < 1  # truncated to uint8
     assert out[..., 1:].max() == 0
 
 
@@ -68,7 +68,7 @@ def test_defocus_blur_disk_radius_per_severity(severity, radius):
     edge = np.zeros((64, 96, 3), np.uint8)
     edge[:, 48:] = 255
     row = corrupt(edge, 'defocus_blur', severity)[32, :, 0]
-    width = int(((row > 0) & (row < 255)).sum())
+    width = int(((row > row[0]) & (row < row[-1])).sum())  # white is 254: 0.99999994 * 255, truncated
     assert 2 * radius - 1 <= width <= 2 * radius + 3
 
 
@@ -98,11 +98,11 @@ def test_brightness_adds_to_the_value_channel():
 def test_float_output_is_truncated_like_both_reference_codes(name, severity):
     """imagecorruptions.corrupt and make_imagenet_c.py convert with np.uint8 (truncation); rounding would
     add half a grey level to every pixel."""
-    import imagecorruptions
-
     from mmedit_vit.datasets.transforms.imagecorruptions_compat import corruption_functions
+    functions = corruption_functions()  # imports the library with its deprecation warnings silenced
+    import imagecorruptions
     img = scene()
-    raw = np.asarray(corruption_functions()[name](Image.fromarray(img), severity), dtype=np.float64)
+    raw = np.asarray(functions[name](Image.fromarray(img), severity), dtype=np.float64)
     ours = corrupt(img, name, severity)
     assert np.array_equal(ours, imagecorruptions.corrupt(img, severity=severity, corruption_name=name))
     assert np.array_equal(ours, np.uint8(raw))

@@ -18,6 +18,7 @@ from mmedit_vit.datasets.transforms.corruptions import BENCHMARK_CORRUPTIONS, CO
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLS_CONFIG = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
 CLASSES = [f'class_{i:02d}' for i in range(4)]
+pytestmark = pytest.mark.usefixtures('one_thread')  # a one-block model: one thread is fastest
 
 
 def released_folder(root: str, corruptions, severities=(1, 2, 3, 4, 5), per_class: int = 1) -> str:
@@ -80,8 +81,8 @@ def tiny_classifier(tmp_path_factory):
     data = str(tmp / 'data')
     make_synthetic_folder(data, num_classes=4, train_per_class=1, val_per_class=2, size=48)
     config = tmp / 'tiny.py'
-    config.write_text(f'_base_ = [{CLS_CONFIG!r}]\nmodel = dict(backbone=dict(arch=dict(embed_dims=24, num_heads=2, '
-                      f'depth=1)))\ntest_dataloader = dict(batch_size=8, dataset=dict(data_root={data!r}))\n')
+    config.write_text(f'_base_ = [{CLS_CONFIG!r}]\nmodel = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=24, num_heads=2, '
+                      f'depth=1)))\ntest_dataloader = dict(batch_size=8, dataset=dict(data_root={data!r}, serialize_data=False))\n')
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmedit_vit'):
         model = MODELS.build(Config.fromfile(str(config)).model)
@@ -106,10 +107,11 @@ def test_released_images_give_the_hand_computed_mce(tiny_classifier, tmp_path):
     # the released images are read as they are: CenterCrop(224) (a no-op) + ToTensor + the model's mean / std
     for name, severity in (('fog', 2), ('jpeg_compression', 5)):
         folder = osp.join(root, name, str(severity))
-        paths = [(osp.join(folder, c, f), k) for k, c in enumerate(CLASSES) for f in sorted(os.listdir(osp.join(folder, c)))]
-        images = torch.stack([torch.from_numpy(np.asarray(Image.open(p).convert('RGB'))).permute(2, 0, 1) for p, _ in paths])
+        paths = [(osp.join(folder, c, f), k) for k, c in enumerate(CLASSES)
+                 for f in sorted(os.listdir(osp.join(folder, c)))]
+        images = [torch.from_numpy(np.array(Image.open(p).convert('RGB'))).permute(2, 0, 1) for p, _ in paths]
         with torch.no_grad():
-            data = model.data_preprocessor(dict(inputs=list(images), data_samples=None), False)
+            data = model.data_preprocessor(dict(inputs=images, data_samples=None), False)
             predicted = model(data['inputs'], mode='tensor').argmax(1)
         by_hand = 100.0 * float((predicted == torch.tensor([k for _, k in paths])).float().mean())
         assert top1[name][severity - 1] == pytest.approx(by_hand)

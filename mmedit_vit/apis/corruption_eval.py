@@ -229,8 +229,9 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
                 runner.test_loop.dataloader = runner.build_dataloader(
                     imagenet_c.released_dataloader(cfg, released_root, name, severity), seed=runner.seed)
             else:
-                set_corruption(clean_loader.dataset, Corrupt(name, severity, seed=seed, channel_order=_channel_order(cfg),
-                                                             jpeg_quality=FORMATS[image_format]))
+                step = Corrupt(name, severity, seed=seed, channel_order=_channel_order(cfg),
+                               jpeg_quality=FORMATS[image_format])
+                set_corruption(clean_loader.dataset, step)
             metrics = _plain(runner.test_loop.run())
             report['results'].setdefault(name, {})[str(severity)] = metrics
             say(i, f'{name} {severity}', metrics, time.time() - start)

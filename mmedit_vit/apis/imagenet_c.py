@@ -74,13 +74,15 @@ def check_released_folders(root: str, corruptions: Sequence[str], severities: Se
 
 
 def released_dataloader(cfg: Config, root: str, corruption: str, severity: int) -> dict:
-    """The test dataloader config for ``<root>/<corruption>/<severity>``, labelled in the model's classes."""
+    """The test dataloader config for ``<root>/<corruption>/<severity>``, labelled in the model's classes (the
+    test dataset's ``serialize_data`` carries over)."""
     from .robustness import model_classes
     loader = copy.deepcopy(cfg.test_dataloader)
     loader.persistent_workers = False
+    test = cfg.test_dataloader.dataset
     loader.dataset = dict(type='ImageFolderDataset', data_root=osp.join(root, corruption, str(severity)),
-                          data_prefix='', classes=model_classes(cfg.test_dataloader.dataset),
-                          pipeline=copy.deepcopy(RELEASED_PIPELINE), test_mode=True)
+                          data_prefix='', classes=model_classes(test), pipeline=copy.deepcopy(RELEASED_PIPELINE),
+                          test_mode=True, serialize_data=test.get('serialize_data', True))
     return loader
 
 

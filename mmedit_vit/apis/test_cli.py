@@ -167,7 +167,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         from . import corruption_eval
         from mmedit_vit.datasets.transforms.corruptions import resolve_corruptions
         reference = corruption_eval.load_reference(args.ce_reference) if args.ce_reference else None
-        released = (args.test_root or corruption_eval.imagenet_c.DEFAULT_ROOT) if args.test_set == 'imagenet-c' else None
+        released = None
+        if args.test_set == 'imagenet-c':
+            released = args.test_root or corruption_eval.imagenet_c.DEFAULT_ROOT
         corruption_eval.main_metric(cfg)
         cfg = corruption_eval.prepare_config(cfg)
         runner = build_runner(cfg)
