@@ -219,11 +219,14 @@ def test_detection_p_and_ap_equal_mmdets_test_robustness(det_demo_checkpoint, tm
     assert osp.isfile(script), f'mmdet does not ship {script}'
     names, metric = ['contrast', 'defocus_blur'], 'coco/bbox_mAP'
     out = str(tmp_path / 'mmdet' / 'out.pkl')
-    # its script sets model.backbone.init_cfg.type (the demo backbone has none) and imports tools.analysis_tools
-    check(run_tool([script, DET_CONFIG, ckpt, '--out', out, '--work-dir', str(tmp_path / 'mmdet'),
+    # its script sets model.backbone.init_cfg.type (the demo backbone has no init_cfg; the weights come from the
+    # checkpoint either way) and imports tools.analysis_tools from the folder above tools/
+    config = tmp_path / 'det.py'
+    config.write_text(f'_base_ = [{DET_CONFIG!r}]\n'
+                      "model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=None)))\n")
+    check(run_tool([script, str(config), ckpt, '--out', out, '--work-dir', str(tmp_path / 'mmdet'),
                     '--corruptions', *names, '--severities', '0', '3', '--final-prints', 'P', 'mPC', 'rPC']
-                   + det_options(data) + ['model.backbone.init_cfg.type=Pretrained'],
-                   env={'PYTHONPATH': os.pathsep.join([mim, ROOT])}))
+                   + det_options(data), env={'PYTHONPATH': os.pathsep.join([mim, ROOT])}))
     theirs = load_pickle(out.replace('.pkl', '_results.pkl'))
     work = str(tmp_path / 'ours')
     check(run_tool(['tools/test.py', DET_CONFIG, ckpt, '--work-dir', work, '--corruptions', *names,
