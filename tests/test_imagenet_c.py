@@ -13,7 +13,7 @@ from PIL import Image
 from mmedit_vit.apis.imagenet_c import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, alexnet_summary, check_released_folders
 from mmedit_vit.apis.test_cli import main
 from mmedit_vit.datasets import make_synthetic_folder
-from mmedit_vit.datasets.transforms.corruptions import BENCHMARK_CORRUPTIONS, CORRUPTION_FAMILIES
+from mmedit_vit.datasets.transforms.corruptions import BENCHMARK_CORRUPTIONS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLS_CONFIG = osp.join(ROOT, 'configs', 'demo', 'cls_edit_t_synthetic.py')
@@ -81,8 +81,9 @@ def tiny_classifier(tmp_path_factory):
     data = str(tmp / 'data')
     make_synthetic_folder(data, num_classes=4, train_per_class=1, val_per_class=2, size=48)
     config = tmp / 'tiny.py'
-    config.write_text(f'_base_ = [{CLS_CONFIG!r}]\nmodel = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=24, num_heads=2, '
-                      f'depth=1)))\ntest_dataloader = dict(batch_size=8, dataset=dict(data_root={data!r}, serialize_data=False))\n')
+    config.write_text(f'_base_ = [{CLS_CONFIG!r}]\n'
+                      'model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=24, num_heads=2, depth=1)))\n'
+                      f'test_dataloader = dict(batch_size=8, dataset=dict(data_root={data!r}, serialize_data=False))\n')
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmedit_vit'):
         model = MODELS.build(Config.fromfile(str(config)).model)

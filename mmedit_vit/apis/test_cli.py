@@ -29,13 +29,7 @@ from . import (
     release,
 )
 from mmedit_vit.datasets import PERTURBATIONS
-from mmedit_vit.datasets.transforms.corruptions import (
-    CORRUPTION_FAMILIES,
-    CORRUPTIONS,
-    FORMATS,
-    SEVERITIES,
-    parse_seed,
-)
+from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, FORMATS, SEVERITIES, parse_seed
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
