@@ -81,6 +81,15 @@ def test_detection_and_segmentation_report_p_mpc_rpc():
     assert 'mPC' not in summarize(dict(r, task='mmedit_vit'))  # classification: errors and CE instead
 
 
+def test_a_detector_that_finds_nothing_scores_zero():
+    """mmdet's CocoMetric returns {} when no image has a detection (snow at severity 2 on the short demo
+    checkpoint): that is box AP 0, not a missing metric."""
+    from mmedit_vit.apis.corruption_eval import with_empty_detections
+    assert with_empty_detections({}, 'mmdet', 'coco/bbox_mAP') == {'coco/bbox_mAP': 0.0, 'no_detections': True}
+    assert with_empty_detections({'coco/bbox_mAP': 0.3}, 'mmdet', 'coco/bbox_mAP') == {'coco/bbox_mAP': 0.3}
+    assert with_empty_detections({}, 'mmseg', 'mIoU') == {}  # elsewhere an empty result stays an error
+
+
 class _Runner:
     """Stands in for mmengine's Runner: an evaluation here means an argument was checked too late."""
     work_dir = '/nonexistent'

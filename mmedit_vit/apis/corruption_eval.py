@@ -79,6 +79,14 @@ def set_corruption(dataset, step: Optional[Corrupt]) -> None:
     dataset.pipeline.transforms = transforms[:at] + ([step] if step is not None else []) + transforms[at:]
 
 
+def with_empty_detections(metrics: dict, task: str, metric: str) -> dict:
+    """mmdet's ``CocoMetric`` returns no metrics at all when the detector finds nothing in any image (a
+    corruption can do that): the box AP of no detection is 0, recorded as such with ``no_detections``."""
+    if metrics or task != 'mmdet':
+        return metrics
+    return {metric: 0.0, 'no_detections': True}
+
+
 def _plain(metrics: dict) -> dict:
     return {key: float(value) if isinstance(value, (int, float, np.floating, np.integer)) else value
             for key, value in metrics.items()}
@@ -213,7 +221,8 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
         runner.logger.info(line)
 
     start = time.time()
-    clean = _plain(runner.test())
+    task = cfg.get('default_scope')
+    clean = with_empty_detections(_plain(runner.test()), task, metric)
     say(1, 'clean', clean, time.time() - start)
     report = {'task': cfg.get('default_scope'), 'metric': metric, 'best': best, 'checkpoint': checkpoint,
               'seed': seed, 'format': image_format, 'test_set': test_set, 'test_root': released_root,
@@ -232,7 +241,7 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
                 step = Corrupt(name, severity, seed=seed, channel_order=_channel_order(cfg),
                                jpeg_quality=FORMATS[image_format])
                 set_corruption(clean_loader.dataset, step)
-            metrics = _plain(runner.test_loop.run())
+            metrics = with_empty_detections(_plain(runner.test_loop.run()), task, metric)
             report['results'].setdefault(name, {})[str(severity)] = metrics
             say(i, f'{name} {severity}', metrics, time.time() - start)
             report['summary'] = summarize(report, reference)
