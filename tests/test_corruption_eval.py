@@ -206,7 +206,7 @@ def test_segmentation_clean_row_json_and_ce(tmp_path):
                     '--severities', '1', '5', '--ce-reference', first] + opts))
     r2 = load(second)
     assert r2['results']['gaussian_noise'] == r['results']['gaussian_noise']
-    assert r2['summary']['mCE'] == pytest.approx(100.0)
+    assert r2['summary']['mean_CE'] == pytest.approx(100.0)  # one corruption: a mean CE, not an mCE
     bad = run_tool(['tools/test.py', DEMO_CONFIG, ckpt, '--corruptions', 'rain'] + opts)
     assert bad.returncode != 0 and 'rain' in bad.stderr
 
