@@ -77,7 +77,7 @@ def test_detection_and_segmentation_report_p_mpc_rpc():
     assert s['P'] == pytest.approx(0.40) and s['mPC'] == pytest.approx(0.30)
     assert s['rPC'] == pytest.approx(75.0)
     r['summary'] = s
-    assert 'coco/bbox_mAP: P 0.40, mPC 0.30, rPC 75.0 % (2 benchmark corruptions)' in markdown_table(r)
+    assert 'coco/bbox_mAP: P 0.400, mPC 0.300, rPC 75.0 % (2 benchmark corruptions)' in markdown_table(r)
     assert 'mPC' not in summarize(dict(r, task='mmedit_vit'))  # classification: errors and CE instead
 
 

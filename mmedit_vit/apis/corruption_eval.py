@@ -262,10 +262,13 @@ def run_corruptions(runner, cfg: Config, corruptions: Sequence[str], severities:
     return report
 
 
-def markdown_table(report: dict, digits: int = 2) -> str:
+def markdown_table(report: dict, digits: Optional[int] = None) -> str:
     """The main metric per corruption (rows) and severity (columns) with each row's mean, then the clean
-    score, the benchmark mean and the drop (and mCE with a reference)."""
+    score and the benchmark mean (P / mPC / rPC for detection and segmentation), CE with a reference, and
+    the AlexNet-normalised errors for the released ImageNet-C. ``digits``: 3 for metrics in [0, 1] (box AP),
+    else 2."""
     metric, results = report['metric'], report['results']
+    digits = digits if digits is not None else (3 if report.get('best') == 1.0 else 2)
     severities = sorted({s for runs in results.values() for s in runs}, key=int)
     lines = ['| corruption | family | ' + ' | '.join(f'severity {s}' for s in severities) + ' | mean |',
              '|---|---|' + '---:|' * (len(severities) + 1)]
