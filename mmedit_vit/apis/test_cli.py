@@ -132,9 +132,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         step = dict(type='ImagePerturbation', kind=kind, strength=strength, seed=args.perturb_seed)
         dataset = cfg.test_dataloader.dataset
         dataset.pipeline = insert_after_loading(list(dataset.pipeline), step)
-    if args.occlusion or args.fgsm is not None or args.test_set in ('imagenet-a', 'imagenet-r'):
+    subset = args.test_set if args.test_set in ('imagenet-a', 'imagenet-r') else None
+    if args.occlusion or args.fgsm is not None or subset:
         from . import robustness
-        if args.test_set:
+        if subset:
             cfg = robustness.enable_imagenet_subset(cfg, args.test_set, data_root=args.test_root)
         if args.occlusion:
             cfg = robustness.enable_occlusion(cfg, size=112, fill=args.occlusion_fill)
