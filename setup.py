@@ -94,7 +94,7 @@ setup(
         'pillow',
         'imagecorruptions>=1.1.2,<1.2',  # ImageNet-C corruptions; adapted to numpy 2 / scikit-image 0.26 in
         # mmedit_vit/datasets/transforms/imagecorruptions_compat.py, which relies on its module layout
-        'scikit-image>=0.19',
+        'scikit-image>=0.21',  # random_noise(rng=...), which imagecorruptions_compat.py passes, came in 0.21
     ],
     # openmim: `mim train/test mmedit_vit CONFIG` (requirements/constraints.txt pins its opendatalab)
     extras_require={'dev': ['pytest', 'pytest-xdist>=3.5', 'ruff>=0.6', 'pre-commit', 'openmim>=0.3.9']},

@@ -1,4 +1,5 @@
-"""ImageNet-C corruptions (``Corrupt``): the published constants, determinism, every corruption runs."""
+"""The imagecorruptions corruptions (``Corrupt``): ImageNet-C's constants, truncation to uint8 as the references,
+the JPEG-85 format, determinism, every corruption runs."""
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,6 +10,7 @@ from mmedit_vit.datasets.transforms.corruptions import (
     Corrupt,
     corrupt,
     family_of,
+    parse_seed,
     resolve_corruptions,
 )
 
@@ -56,7 +58,7 @@ def test_gaussian_blur_sigma_per_severity(severity, sigma):
     line[:, 64, 0] = 255
     out = corrupt(line, 'gaussian_blur', severity)
     taps = np.exp(-np.arange(-4 * sigma, 4 * sigma + 1) ** 2 / (2 * sigma ** 2))
-    assert abs(int(out[32, 64, 0]) - 255 / taps.sum()) <= 0.5
+    assert 0 <= 255 / taps.sum() - int(out[32, 64, 0]) < 1  # truncated to uint8
     assert out[..., 1:].max() == 0
 
 
@@ -66,7 +68,7 @@ def test_defocus_blur_disk_radius_per_severity(severity, radius):
     edge = np.zeros((64, 96, 3), np.uint8)
     edge[:, 48:] = 255
     row = corrupt(edge, 'defocus_blur', severity)[32, :, 0]
-    width = int(((row > 0) & (row < 255)).sum())
+    width = int(((row > row[0]) & (row < row[-1])).sum())  # white is 254: 0.99999994 * 255, truncated
     assert 2 * radius - 1 <= width <= 2 * radius + 3
 
 
@@ -89,7 +91,44 @@ def test_pixelate_block_count(severity, scale):
 
 def test_brightness_adds_to_the_value_channel():
     img = np.full((40, 40, 3), 51, np.uint8)  # grey, V = 0.2
-    assert np.all(corrupt(img, 'brightness', 3) == round((0.2 + 0.3) * 255))
+    assert np.all(corrupt(img, 'brightness', 3) == 127)  # (0.2 + 0.3) * 255 = 127.5, truncated
+
+
+@pytest.mark.parametrize('name,severity', [('contrast', 3), ('defocus_blur', 2), ('zoom_blur', 1)])
+def test_float_output_is_truncated_like_both_reference_codes(name, severity):
+    """imagecorruptions.corrupt and make_imagenet_c.py convert with np.uint8 (truncation); rounding would
+    add half a grey level to every pixel."""
+    from mmedit_vit.datasets.transforms.imagecorruptions_compat import corruption_functions
+    functions = corruption_functions()  # imports the library with its deprecation warnings silenced
+    import imagecorruptions
+    img = scene()
+    raw = np.asarray(functions[name](Image.fromarray(img), severity), dtype=np.float64)
+    ours = corrupt(img, name, severity)
+    assert np.array_equal(ours, imagecorruptions.corrupt(img, severity=severity, corruption_name=name))
+    assert np.array_equal(ours, np.uint8(raw))
+    assert (np.rint(raw) != np.uint8(raw)).mean() > 0.2  # the test tells the two apart
+
+
+def test_jpeg85_saves_the_corrupted_image_as_the_release_did():
+    import io
+    img = scene()
+    raw = corrupt(img, 'contrast', 2)
+    buffer = io.BytesIO()
+    Image.fromarray(raw).save(buffer, format='JPEG', quality=85, optimize=True)
+    expected = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert('RGB'))
+    assert np.array_equal(corrupt(img, 'contrast', 2, jpeg_quality=85), expected)
+    assert not np.array_equal(expected, raw)
+    step = Corrupt('contrast', 2, channel_order='rgb', jpeg_quality=85)
+    assert np.array_equal(step(dict(img=img))['img'], expected)
+    with pytest.raises(ValueError, match='jpeg_quality=0'):
+        Corrupt('contrast', 2, jpeg_quality=0)
+
+
+def test_seed_argument_refuses_negative_numbers():
+    import argparse
+    assert parse_seed('3') == 3
+    with pytest.raises(argparse.ArgumentTypeError, match='-1 is negative'):
+        parse_seed('-1')
 
 
 def test_same_image_same_corruption_and_global_random_state_untouched():

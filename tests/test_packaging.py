@@ -56,6 +56,17 @@ def test_mmcv_range_excludes_what_mmdet_refuses(setup_kwargs):
     assert mmcv.specifier.contains('2.1.0') and not mmcv.specifier.contains('2.2.0')
 
 
+def test_scikit_image_range_starts_where_random_noise_takes_rng(setup_kwargs):
+    """imagecorruptions_compat passes ``rng=`` to ``skimage.util.random_noise``: scikit-image 0.21 renamed its
+    ``seed`` argument to ``rng`` (release notes, "Unify pseudo-random seeding interface")."""
+    import inspect
+
+    from skimage.util import random_noise
+    skimage = next(Requirement(r) for r in setup_kwargs['install_requires'] if r.startswith('scikit-image'))
+    assert skimage.specifier.contains('0.21.0') and not skimage.specifier.contains('0.20.0')
+    assert 'rng' in inspect.signature(random_noise).parameters
+
+
 def test_dev_extra_has_the_lint_tools(setup_kwargs):
     dev = {canonicalize_name(Requirement(r).name) for r in setup_kwargs['extras_require']['dev']}
     assert {'pytest', 'ruff', 'pre-commit'} <= dev

@@ -472,7 +472,9 @@ def test_corruption_tables_one_benchmark_run_per_model_and_seed(table_id, rows, 
     table = build_table(table_id, 2)
     runs = [r for r in table.runs if r.kind == 'test']
     assert len(table.rows) == rows and len(runs) == tests
-    assert all(r.flags == ('--corruptions', 'benchmark') for r in runs)
+    flags = ('--test-set', 'imagenet-c', '--corruptions', 'all') if table_id == 'imagenet-c' \
+        else ('--corruptions', 'benchmark')  # ImageNet-C: the released images, comparable with published mCE
+    assert all(r.flags == flags for r in runs)
     plan = Plan(work_root='w', launcher='none', gpus=1)
     for run in runs:  # every model but DeiT-III refers to DeiT-III of its head and seed
         command = plan.command(run)
@@ -480,7 +482,7 @@ def test_corruption_tables_one_benchmark_run_per_model_and_seed(table_id, rows, 
             assert '--ce-reference' not in command
         else:
             ref = command[command.index('--ce-reference') + 1]
-            assert 'deit3' in ref and f'seed{run.seed}' in ref and ref.endswith('test_corruptions')
+            assert 'deit3' in ref and f'seed{run.seed}' in ref and ref.endswith(run.tag)
 
 
 def test_corruption_table_collects_families_and_mce(tmp_path):
@@ -490,18 +492,39 @@ def test_corruption_table_collects_families_and_mce(tmp_path):
     for run in tests:
         path = osp.join(tmp_path, osp.relpath(plan.output(run), str(tmp_path)))
         os.makedirs(osp.dirname(path), exist_ok=True)
-        summary = dict(clean=0.40 + 0.01 * run.seed, benchmark_mean=0.25, drop=0.15 + 0.01 * run.seed, mCE=90.0,
+        summary = dict(P=0.40 + 0.01 * run.seed, mPC=0.25, rPC=100 * 0.25 / (0.40 + 0.01 * run.seed), mCE=90.0,
                        families=dict(noise=0.1, blur=0.2, weather=0.3, digital=0.4))
         complete = not (run.cell[0].endswith('EDIT') and run.seed == 1)  # a run stopped part-way
         with open(path, 'w') as f:
             json.dump(dict(complete=complete, summary=summary), f)
         assert plan.done(run) == complete
     cells = collect(table, plan)['cells']
-    assert cells[('Mask R-CNN DeiT-III', 'clean')]['mean'] == pytest.approx(40.5)
+    assert table.columns == ['P', 'noise', 'blur', 'weather', 'digital', 'mPC', 'rPC', 'mCE']
+    assert cells[('Mask R-CNN DeiT-III', 'P')]['mean'] == pytest.approx(40.5)
     assert cells[('Mask R-CNN DeiT-III', 'noise')]['mean'] == pytest.approx(10.0)
+    assert cells[('Mask R-CNN DeiT-III', 'mPC')]['mean'] == pytest.approx(25.0)
+    # ratios: not scaled to percent again
+    assert cells[('Mask R-CNN DeiT-III', 'rPC')]['values'] == pytest.approx([100 * 25 / 40, 100 * 25 / 41])
     assert cells[('Mask R-CNN DeiT-III', 'mCE')]['n'] == 0
-    assert cells[('Mask R-CNN CB', 'mCE')]['mean'] == pytest.approx(90.0)  # a ratio: not scaled to percent
-    assert cells[('Mask R-CNN EDIT', 'drop')]['n'] == 1
+    assert cells[('Mask R-CNN CB', 'mCE')]['mean'] == pytest.approx(90.0)
+    assert cells[('Mask R-CNN EDIT', 'rPC')]['n'] == 1
+
+
+def test_imagenet_c_table_collects_alexnet_normalised_numbers(tmp_path):
+    table = build_table('imagenet-c', 1)
+    assert table.columns == ['clean', 'mCE', 'relative mCE', 'hold-out', 'mCE (DeiT-III = 100)']
+    plan = Plan(work_root=str(tmp_path), launcher='none', gpus=1)
+    for run in (r for r in table.runs if r.kind == 'test'):
+        path = osp.join(tmp_path, osp.relpath(plan.output(run), str(tmp_path)))
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        summary = dict(clean_error=20.0, alexnet=dict(mCE=55.0, relative_mCE=70.0), holdout_error=40.0, mCE=95.0)
+        with open(path, 'w') as f:
+            json.dump(dict(complete=True, summary=summary), f)
+    cells = collect(table, plan)['cells']
+    assert cells[('ViT-S EDIT', 'mCE')]['mean'] == pytest.approx(55.0)
+    assert cells[('ViT-S EDIT', 'relative mCE')]['mean'] == pytest.approx(70.0)
+    assert cells[('ViT-S EDIT', 'mCE (DeiT-III = 100)')]['mean'] == pytest.approx(95.0)
+    assert cells[('ViT-S DeiT-III', 'mCE (DeiT-III = 100)')]['n'] == 0
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """Robustness evaluation of classifiers (CB paper Table 8, gated proposal): switches a test config to
-center occlusion, FGSM, or the ImageNet-A / ImageNet-R test sets.
+center occlusion, FGSM, or the ImageNet-A / ImageNet-R test sets (ImageNet-C: ``imagenet_c.py``).
 
 ``tools/test.py --occlusion [--occlusion-fill zero|mean]`` and ``--fgsm EPS`` call these on the loaded
 Config; each mutates and returns it. The checkpoint is unchanged: the perturbation is an evaluation
@@ -49,6 +49,19 @@ def enable_fgsm(cfg: Config, eps: float) -> Config:
     return cfg
 
 
+def model_classes(dataset: dict):
+    """The class order of a folder dataset config in a form that does not depend on its ``data_root``: a
+    named list or an explicit list as given, a class-list file or folder as an absolute path (the dataset's
+    own folders when it names none)."""
+    root, classes = dataset.get('data_root', ''), dataset.get('classes')
+    if classes is None:  # the folders themselves name the classes
+        prefix = dataset.get('data_prefix', '')
+        classes = osp.join(root, prefix.get('img_path', '') if isinstance(prefix, dict) else prefix)
+    if isinstance(classes, str) and classes not in NAMED_CLASS_LISTS:
+        classes = osp.abspath(osp.join(root, classes))  # a folder or file next to the data
+    return classes
+
+
 def enable_imagenet_subset(cfg: Config, subset: str, data_root: Optional[str] = None) -> Config:
     """Tests on ImageNet-A or ImageNet-R (``<data_root>/<synset>/<image>``) with the config's val pipeline.
 
@@ -59,15 +72,9 @@ def enable_imagenet_subset(cfg: Config, subset: str, data_root: Optional[str] = 
     if subset not in SUBSET_ROOTS:
         raise ValueError(f'subset={subset!r} is not supported; choose one of {sorted(SUBSET_ROOTS)}')
     val = cfg.val_dataloader.dataset
-    root, classes = val.get('data_root', ''), val.get('classes')
-    if classes is None:  # the val folders themselves name the classes
-        prefix = val.get('data_prefix', '')
-        classes = osp.join(root, prefix.get('img_path', '') if isinstance(prefix, dict) else prefix)
-    if isinstance(classes, str) and classes not in NAMED_CLASS_LISTS:
-        classes = osp.abspath(osp.join(root, classes))  # a folder or file next to the val data
     loader = copy.deepcopy(cfg.val_dataloader)
     loader.dataset = dict(type='ImageNetSubsetDataset', subset=subset, data_root=data_root or SUBSET_ROOTS[subset],
-                          data_prefix=dict(img_path=''), classes=classes, pipeline=val.pipeline)
+                          data_prefix=dict(img_path=''), classes=model_classes(val), pipeline=val.pipeline)
     cfg.test_dataloader = loader
     cfg.test_evaluator = copy.deepcopy(cfg.val_evaluator)
     return cfg

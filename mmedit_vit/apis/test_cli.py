@@ -1,14 +1,16 @@
 """Evaluate a checkpoint of any config of this project with mmengine's Runner.
 
     python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]]
-        [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]]
+        [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS]
+        [--test-set imagenet-a|imagenet-r|imagenet-c [--test-root DIR]]
         [--corruptions all|benchmark|noise|blur|weather|digital|holdout|NAME ... [--severities 1 2 3 4 5]
-         [--ce-reference DIR] [--corruption-seed N]]
+         [--ce-reference DIR] [--corruption-seed N] [--corruption-format raw|jpeg85]]
         [--ablate-registers zero|mean|noise|shuffle ... [--ablate-blocks I ...] [--ablate-calibration N]]
         [--work-dir DIR] [--out PATH] [--show] [--show-dir DIR] [--cfg-options ...] [--launcher ...] [--debug]
 
---corruptions evaluates the model on the clean test set and then on every chosen ImageNet-C corruption and
-severity (docs/robustness.md); WORK_DIR/corruptions.json and corruptions.png hold the results.
+--corruptions evaluates the model on the clean test set and then on every chosen corruption and severity,
+computed on the fly, or read from the released ImageNet-C with --test-set imagenet-c (docs/robustness.md);
+WORK_DIR/corruptions.json and corruptions.png hold the results.
 --ablate-registers evaluates clean and then with the register tokens replaced (``register_ablation``).
 """
 import argparse
@@ -19,7 +21,7 @@ from typing import Optional, Sequence
 from mmengine.config import Config
 
 from mmedit_vit.datasets import PERTURBATIONS
-from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, SEVERITIES
+from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORRUPTIONS, FORMATS, SEVERITIES, parse_seed
 
 from . import (
     LAUNCHERS,
@@ -54,9 +56,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="--occlusion fill: 'zero' = pixel value 0 (CB paper, default), 'mean' = the mean colour")
     parser.add_argument('--fgsm', type=float, metavar='EPS',
                         help='FGSM adversarial inputs, step EPS on the 0-1 pixel scale (classification)')
-    parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r'],
-                        help='evaluate a classifier on ImageNet-A / ImageNet-R (their 200-class subsets)')
-    parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a or data/imagenet-r)')
+    parser.add_argument('--test-set', choices=['imagenet-a', 'imagenet-r', 'imagenet-c'],
+                        help='evaluate a classifier on ImageNet-A / ImageNet-R (their 200-class subsets) or on the '
+                             'released ImageNet-C (with --corruptions)')
+    parser.add_argument('--test-root', help='folder of --test-set (default data/imagenet-a, data/imagenet-r, '
+                                            'data/imagenet-c)')
     parser.add_argument('--corruptions', nargs='+', metavar='NAME',
                         choices=['all', 'benchmark', *CORRUPTION_FAMILIES, *CORRUPTIONS],
                         help='ImageNet-C corruptions to evaluate under, after a clean evaluation: all (19), '
@@ -65,9 +69,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='corruption severities (default 1 2 3 4 5)')
     parser.add_argument('--ce-reference', metavar='DIR',
                         help='work dir (or corruptions.json) of the reference model: adds CE and mCE')
-    parser.add_argument('--corruption-seed', type=int, default=0,
+    parser.add_argument('--corruption-seed', type=parse_seed, default=0,
                         help='mixed with each image into its corruption noise (default 0)')
     register_ablation.add_arguments(parser)
+    parser.add_argument('--corruption-format', choices=sorted(FORMATS), default='raw',
+                        help="'jpeg85' saves each corrupted image as JPEG quality 85 first, as ImageNet-C was "
+                             "released (default 'raw')")
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. test_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')
@@ -110,6 +117,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
     cfg.load_from = args.checkpoint
 
+    if args.test_set == 'imagenet-c' and not args.corruptions:
+        raise SystemExit('--test-set imagenet-c needs --corruptions (e.g. benchmark) and optionally --severities')
     if args.corruptions:
         clashes = [flag for flag, on in (('--perturb', args.perturb), ('--out', args.out), ('--show', args.show),
                                          ('--show-dir', args.show_dir)) if on]
@@ -129,9 +138,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         step = dict(type='ImagePerturbation', kind=kind, strength=strength, seed=args.perturb_seed)
         dataset = cfg.test_dataloader.dataset
         dataset.pipeline = insert_after_loading(list(dataset.pipeline), step)
-    if args.occlusion or args.fgsm is not None or args.test_set:
+    subset = args.test_set if args.test_set in ('imagenet-a', 'imagenet-r') else None
+    if args.occlusion or args.fgsm is not None or subset:
         from . import robustness
-        if args.test_set:
+        if subset:
             cfg = robustness.enable_imagenet_subset(cfg, args.test_set, data_root=args.test_root)
         if args.occlusion:
             cfg = robustness.enable_occlusion(cfg, size=112, fill=args.occlusion_fill)
@@ -159,11 +169,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
         from . import corruption_eval
         reference = corruption_eval.load_reference(args.ce_reference) if args.ce_reference else None
+        released = None
+        if args.test_set == 'imagenet-c':
+            released = args.test_root or corruption_eval.imagenet_c.DEFAULT_ROOT
         corruption_eval.main_metric(cfg)
         cfg = corruption_eval.prepare_config(cfg)
         runner = build_runner(cfg)
         corruption_eval.run_corruptions(runner, cfg, resolve_corruptions(args.corruptions), args.severities,
-                                        checkpoint=args.checkpoint, reference=reference, seed=args.corruption_seed)
+                                        checkpoint=args.checkpoint, reference=reference, seed=args.corruption_seed,
+                                        image_format=args.corruption_format, released_root=released)
     elif args.ablate_registers:
         runner = build_runner(cfg)
         register_ablation.run_ablations(runner, cfg, register_ablation.modes_list(args.ablate_registers),

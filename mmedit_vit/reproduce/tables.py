@@ -269,7 +269,7 @@ TABLES: Dict[str, Tuple[str, Callable[[Sequence[int]], Table]]] = {
     'ade20k-c': ('ADE20K-C: UperNet + Segmenter ViT-S, every variant, 15 corruptions x 5 severities',
                  corruption_tables.ade20k_c),
     'coco-c': ('COCO-C: Mask R-CNN ViT-Ti, every variant, 15 corruptions x 5 severities', corruption_tables.coco_c),
-    'imagenet-c': ('ImageNet-C: every classifier variant at ViT-S, 15 corruptions x 5 severities',
+    'imagenet-c': ('ImageNet-C: every classifier variant at ViT-S on the released images, AlexNet-normalised mCE',
                    corruption_tables.imagenet_c),
     'vitdet': ('ViTDet Mask R-CNN (windows, simple pyramid, LSJ, 100 ep) on COCO, every variant at S and B',
                _vitdet_table),

@@ -1,5 +1,5 @@
 """Data transforms registered in mmengine's root TRANSFORMS (found from every scope)."""
-from .cls_transforms import LoadPILImage, PackClsInputs, TimmTransform
+from .cls_transforms import LoadPILImage, PackClsInputs, ReleasedImageToTensor, TimmTransform
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTION_FAMILIES, CORRUPTIONS, Corrupt
 from .det_masks import LoadDetAnnotations
 from .perturbations import PERTURBATIONS, ImagePerturbation
@@ -8,4 +8,4 @@ from .seg_labels import LoadSegLabels, decode_label_file
 
 __all__ = ['BENCHMARK_CORRUPTIONS', 'CORRUPTION_FAMILIES', 'CORRUPTIONS', 'Corrupt', 'BadSampleError', 'CheckImageFile',
            'LoadDetAnnotations', 'LoadSegLabels', 'decode_label_file', 'ImagePerturbation', 'PERTURBATIONS',
-           'LoadPILImage', 'TimmTransform', 'PackClsInputs']
+           'LoadPILImage', 'TimmTransform', 'PackClsInputs', 'ReleasedImageToTensor']

@@ -15,7 +15,7 @@ from PIL import Image
 from timm.data import create_transform
 from torchvision import transforms
 
-from ...utils.arg_checks import check_bool, check_ints
+from ...utils.arg_checks import check_bool, check_int, check_ints
 
 CROPS = ('rrc', 'src')
 
@@ -86,6 +86,30 @@ class TimmTransform:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(crop={self.crop}, transform={self.transform})'
+
+
+@TRANSFORMS.register_module()
+class ReleasedImageToTensor:
+    """A released ImageNet-C image as the uint8 CHW tensor: the reference evaluation's ``CenterCrop(size)``
+    (a no-op on its 224-px images) and ``ToTensor``, no resize; normalisation runs in ``ClsDataPreprocessor``.
+    An image smaller than ``size`` is an error (the reference would pad it with zeros)."""
+
+    def __init__(self, size: int = 224) -> None:
+        check_int('size', size, min=1)
+        self.size = size
+        self.transform = transforms.Compose([transforms.CenterCrop(size), transforms.PILToTensor()])
+
+    def __call__(self, results: dict) -> dict:
+        img = results['img']
+        if min(img.size) < self.size:
+            raise ValueError(f"image file {results.get('img_path')} is {img.width}x{img.height}; released "
+                             f'ImageNet-C images are {self.size}x{self.size}')
+        results['img'] = self.transform(img)
+        results['img_shape'] = tuple(results['img'].shape[-2:])
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(size={self.size})'
 
 
 @TRANSFORMS.register_module()

@@ -7,7 +7,8 @@ The library's maths is used unchanged; three names it looks up in its module nam
   it (glass_blur, gaussian_blur);
 * ``np``: numpy 2 removed ``np.float_`` (fog's plasma fractal); the replacement is numpy with that alias;
 * ``sk``: ``skimage.util.random_noise`` draws from a fresh unseeded generator (impulse_noise); the
-  replacement seeds it from numpy's global state, which ``Corrupt`` seeds per image.
+  replacement seeds it from numpy's global state, which ``Corrupt`` seeds per image, through its ``rng``
+  argument (scikit-image 0.21 or newer: before, it was called ``seed``).
 
 ``glass_blur`` is the library's pixel loop on a Python list instead of numpy element views (about 50x
 faster, the same output for the same random state: tests/test_corruptions.py compares them). Like the
