@@ -1,6 +1,6 @@
 """Evaluate a checkpoint of any config of this project with mmengine's Runner.
 
-    python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]]
+    python tools/test.py CONFIG CHECKPOINT|MODEL.onnx [--tta] [--perturb NAME [--perturb-seed N]]
         [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS] [--test-set imagenet-a|imagenet-r [--test-root DIR]]
         [--corruptions all|benchmark|noise|blur|weather|digital|holdout|NAME ... [--severities 1 2 3 4 5]
          [--ce-reference DIR] [--corruption-seed N]]
@@ -33,7 +33,8 @@ from mmedit_vit.datasets.transforms.corruptions import CORRUPTION_FAMILIES, CORR
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or a .onnx file written by tools/export.py (run by '
+                                           'onnxruntime on the CPU, docs/deploy.md)')
     parser.add_argument('--work-dir', help='folder for the metrics json and logs')
     parser.add_argument('--out', help='folder (segmentation) or .pkl file (detection, classification) '
                                       'to save predictions in')
@@ -102,7 +103,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
     if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
-    cfg.load_from = args.checkpoint
+    if args.checkpoint.endswith('.onnx'):
+        from mmedit_vit.deploy.ort_model import use_onnx_file
+        cfg = use_onnx_file(cfg, args.checkpoint)
+    else:
+        cfg.load_from = args.checkpoint
 
     if args.corruptions:
         clashes = [flag for flag, on in (('--perturb', args.perturb), ('--out', args.out), ('--show', args.show),
