@@ -11,6 +11,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
+
 from conftest import perturb_
 
 pytest.importorskip('onnxruntime', reason='the deploy extra (pip install -e .[deploy]) is not installed')

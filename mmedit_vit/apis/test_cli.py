@@ -103,11 +103,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
     if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
-    if args.checkpoint.endswith('.onnx'):
-        from mmedit_vit.deploy.ort_model import use_onnx_file
-        cfg = use_onnx_file(cfg, args.checkpoint)
-    else:
-        cfg.load_from = args.checkpoint
+    cfg.load_from = args.checkpoint
 
     if args.corruptions:
         clashes = [flag for flag, on in (('--perturb', args.perturb), ('--out', args.out), ('--show', args.show),
@@ -148,6 +144,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True
 
+    if args.checkpoint.endswith('.onnx'):  # an exported graph runs in place of the network (docs/deploy.md)
+        from mmedit_vit.deploy.ort_model import use_onnx_file
+        cfg = use_onnx_file(cfg, args.checkpoint)
     try:
         check_data_roots(cfg, ['test_dataloader'])
     except FileNotFoundError as err:

@@ -39,6 +39,20 @@ def onnx_shapes(path: str) -> Dict[str, List]:
             for v in list(graph.input) + list(graph.output)}
 
 
+def check_other_size(graph: nn.Module, path: str, shape: Tuple[int, int]) -> None:
+    """Runs a dynamic export at ``shape`` (not the traced size) and compares it with PyTorch."""
+    from .ort_session import OrtSession
+    from .parity import TOLERANCE, compare
+    try:
+        errors = compare(graph, OrtSession(path), torch.randn(1, 3, *shape))
+    except Exception as err:  # noqa: BLE001  (onnxruntime's failure, reported with the size)
+        raise ExportError(f'the dynamic graph fails at input size {shape}: {type(err).__name__}: {err}') from err
+    bad = {name: error for name, error in errors.items() if error > TOLERANCE}
+    if bad:
+        raise ExportError(f'the dynamic graph is wrong at input size {shape} (relative errors {bad} above '
+                          f'{TOLERANCE:g}): a module depends on the traced size; export without --dynamic')
+
+
 def export_onnx(model: nn.Module, path: str, shape: Tuple[int, int], dynamic: bool = False,
                 metadata: Optional[Dict[str, str]] = None) -> ExportResult:
     """Exports ``model`` (a task model built from a config) to ``path``.
@@ -70,6 +84,8 @@ def export_onnx(model: nn.Module, path: str, shape: Tuple[int, int], dynamic: bo
     if fixed:
         raise ExportError(f'the exported graph fixed the {fixed} axes of {INPUT_NAME!r} (shape {got}): a module '
                           'branches on the input size; it works only at the export size')
+    if dynamic:  # a shape-dependent branch the tracer resolved silently shows up as a wrong output elsewhere
+        check_other_size(graph, path, (shape[0] + 32, shape[1] + 64))
     if metadata:
         proto = onnx.load(path)
         onnx.helper.set_model_props(proto, {str(k): str(v) for k, v in metadata.items()})

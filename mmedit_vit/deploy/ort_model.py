@@ -81,9 +81,13 @@ def onnx_model_config(model_cfg: dict, onnx_file: str, providers: Optional[Seque
 
 
 def use_onnx_file(cfg, onnx_file: str, providers: Optional[Sequence[str]] = None):
-    """Makes ``cfg`` (an mmengine Config) evaluate ``onnx_file`` instead of a checkpoint."""
+    """Makes ``cfg`` (an mmengine Config) evaluate ``onnx_file`` instead of a checkpoint; a test-time
+    augmentation wrapper (``--tta``) keeps wrapping the model, which then runs the file."""
     from .ort_session import check_onnx_file
     check_onnx_file(onnx_file)
-    cfg.model = onnx_model_config(cfg.model, onnx_file, providers)
+    if 'module' in cfg.model and str(cfg.model.get('type', '')).endswith('TTAModel'):
+        cfg.model.module = onnx_model_config(cfg.model.module, onnx_file, providers)
+    else:
+        cfg.model = onnx_model_config(cfg.model, onnx_file, providers)
     cfg.load_from = None
     return cfg

@@ -16,15 +16,16 @@ def check_onnx_file(path: str) -> None:
 class OrtSession:
     """``OrtSession(path)(inputs)`` -> the graph's outputs, as tensors on the inputs' device.
 
-    ``providers``: onnxruntime execution providers in order of preference (default: the CPU); a requested
-    provider that this onnxruntime build lacks is an error, not a silent fall-back to the CPU.
+    ``providers``: onnxruntime execution providers in order of preference, names or (name, options) pairs
+    (default: the CPU); a requested provider that this onnxruntime build lacks is an error, not a silent
+    fall-back to the CPU.
     """
 
     def __init__(self, path: str, providers: Optional[Sequence[str]] = None, threads: Optional[int] = None) -> None:
         import onnxruntime as ort
         check_onnx_file(path)
-        providers = list(providers or [CPU])
-        missing = [p for p in providers if p not in ort.get_available_providers()]
+        providers = list(providers or [CPU])  # names, or (name, options) pairs
+        missing = [p for p in providers if (p if isinstance(p, str) else p[0]) not in ort.get_available_providers()]
         if missing:
             raise ValueError(f'onnxruntime providers {missing} are not available in this build; available: '
                              f'{ort.get_available_providers()}')
