@@ -119,6 +119,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     from .parity import relative_errors
     from .task_model import build_task_model
 
+    if 'OMP_NUM_THREADS' not in os.environ:
+        torch.set_num_threads(1)  # as the demo: 48-px Tiny steps gain nothing from more, and lose on busy cores
     work_dir = osp.abspath(args.work_dir)
     top1 = 'accuracy/top1'
     rows = []
