@@ -195,3 +195,19 @@ def test_export_cli_rejects_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         parse_args(argv)
     assert message in capsys.readouterr().err
+
+
+def test_use_onnx_file_swaps_the_model_type(tmp_path):
+    from mmengine.config import Config
+
+    from mmedit_vit.deploy.ort_model import use_onnx_file
+    path = tmp_path / 'model.onnx'
+    path.write_bytes(b'')
+    cfg = use_onnx_file(Config(dict(model=dict(type='ImageClassifier', num_classes=3), load_from='x.pth')), str(path))
+    assert (cfg.model.type, cfg.model.onnx_file, cfg.load_from) == ('OnnxImageClassifier', str(path), None)
+    tta = Config(dict(model=dict(type='SegTTAModel', module=dict(type='EncoderDecoder'))))
+    assert use_onnx_file(tta, str(path)).model.module.type == 'OnnxEncoderDecoder'  # --tta keeps its wrapper
+    with pytest.raises(ValueError, match="'MaskRCNN' cannot be evaluated from an ONNX file"):
+        use_onnx_file(Config(dict(model=dict(type='MaskRCNN'))), str(path))
+    with pytest.raises(FileNotFoundError, match='missing.onnx'):
+        use_onnx_file(Config(dict(model=dict(type='ImageClassifier'))), str(tmp_path / 'missing.onnx'))
