@@ -78,8 +78,8 @@ def test_segmenter_exports_dynamic_and_upernet_at_a_fixed_size(tmp_path):
 @pytest.mark.parametrize('config, shape, backbone, levels', [
     ('maskrcnn_edit_t_coco.py', (64, 64), dict(depth=4, out_indices=(0, 1, 2, 3)), [16, 8, 4, 2, 1]),
     # windows of 5x5 tokens on the 10x10 map, block 1 global, relative positions everywhere
-    ('demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', (160, 160), dict(depth=2, global_attn_indexes=[1]),
-     [40, 20, 10, 5]),
+    ('demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', (160, 160),
+     dict(depth=2, global_attn_indexes=[1], out_indices=[1]), [40, 20, 10, 5]),
 ])
 def test_detector_features_export(config, shape, backbone, levels, tmp_path):
     path = shallow_config(config, tmp_path, **backbone)

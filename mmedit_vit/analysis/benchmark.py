@@ -341,7 +341,7 @@ def main() -> None:
     if args.inference_study or args.inference_only:
         from ..deploy.inference_benchmark import inference_rows, inference_table
         rows = inference_rows(args.sizes, args.batch, args.img_size, args.reps, args.warmup, device,
-                              provider=args.ort_provider, compile_model=not args.no_compile)
+                              provider=args.ort_provider, compile_model=not args.no_compile, threads=args.threads)
         lines += inference_table(rows, args.batch, args.img_size, args.reps, hardware)
         from ..deploy.parity import TOLERANCE
         off = [f"{r['size']} {r['model']} ({r['parity']:.1e})" for r in rows if r['parity'] > TOLERANCE]

@@ -2,8 +2,9 @@
 
 Export-only code paths in the model are selected by ``torch.onnx.is_in_onnx_export()``: the position embedding
 is resampled in the graph at every input size (bicubic at the stored grid is the identity) and attention is
-written out explicitly instead of the fused kernel; EDIT's [CLS] chain records its per-step form (the tracer does
-not enter its hand-written autograd node). Training and eager inference never take these paths.
+written out explicitly instead of the fused kernel. EDIT's [CLS] chain records its per-step form, as under
+``torch.compile`` (``torch.compiler.is_compiling()`` is true while torch.export traces), not its hand-written
+autograd node. Training and eager inference never take these paths.
 """
 import warnings
 from dataclasses import dataclass, field
@@ -58,7 +59,9 @@ def export_onnx(model: nn.Module, path: str, shape: Tuple[int, int], dynamic: bo
     """Exports ``model`` (a task model built from a config) to ``path``.
 
     The batch axis is always dynamic; ``dynamic`` also makes height and width dynamic (one file for every input
-    size). ``metadata`` is stored in the file's ``metadata_props`` (task, normalisation, config).
+    size), refuses the modules that cannot be (``check_dynamic``) and runs the file at a second size against
+    PyTorch. ``metadata`` is stored in the file's ``metadata_props`` (task, normalisation, config). Any failure
+    is an ``ExportError`` naming the module.
     """
     import onnx
     graph, task = export_graph(model)
@@ -78,9 +81,8 @@ def export_onnx(model: nn.Module, path: str, shape: Tuple[int, int], dynamic: bo
         except Exception as err:  # noqa: BLE001  (any tracer / converter failure becomes one clear message)
             raise ExportError(describe_failure(graph, stack, err)) from err
     shapes = onnx_shapes(path)
-    want = {axis: name for axis, name in axes.items()}
     got = shapes[INPUT_NAME]
-    fixed = [name for axis, name in want.items() if not isinstance(got[axis], str)]
+    fixed = [name for axis, name in axes.items() if not isinstance(got[axis], str)]
     if fixed:
         raise ExportError(f'the exported graph fixed the {fixed} axes of {INPUT_NAME!r} (shape {got}): a module '
                           'branches on the input size; it works only at the export size')

@@ -35,8 +35,10 @@ def _timed(fn: Callable[[], object], device: torch.device) -> float:
 
 
 def inference_rows(sizes: Sequence[str], batch: int, img_size: int, reps: int, warmup: int, device: torch.device,
-                   provider: Optional[str] = None, compile_model: bool = True) -> List[dict]:
-    """One dict per (size, variant): ms of each runtime, the ratios to eager, onnxruntime's parity."""
+                   provider: Optional[str] = None, compile_model: bool = True,
+                   threads: Optional[int] = None) -> List[dict]:
+    """One dict per (size, variant): ms of each runtime, the ratios to eager, onnxruntime's parity. ``threads``
+    sets onnxruntime's intra-op threads (as ``torch.set_num_threads`` sets PyTorch's)."""
     from mmedit_vit.models.backbones import BACKBONE_VARIANTS
     from mmedit_vit.models.classifiers import ImageClassifier
 
@@ -53,7 +55,7 @@ def inference_rows(sizes: Sequence[str], batch: int, img_size: int, reps: int, w
                 path = osp.join(tmp, f'{size}_{name}.onnx')
                 export_onnx(model.eval(), path, (img_size, img_size))
                 graph = export_graph(model)[0].to(device)
-                session = OrtSession(path, ort_providers(device, provider))
+                session = OrtSession(path, ort_providers(device, provider), threads=threads)
                 runs: Dict[str, Callable[[], object]] = {'eager': lambda graph=graph: graph(x)}
                 if compile_model:
                     runs['compile'] = lambda compiled=torch.compile(graph): compiled(x)
