@@ -40,7 +40,7 @@ FAMILIES: Dict[str, dict] = {
     'edit': dict(type='EDITViT'),
 }
 COLUMNS = ('family', 'fp32 top-1', 'onnx fp32 top-1', 'int8 top-1', 'drop', 'int8 logit error',
-           'int8/fp32 time', 'max |x|', 'kurtosis')
+           'int8/fp32 time', 'max abs activation', 'kurtosis')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
