@@ -211,3 +211,25 @@ def test_use_onnx_file_swaps_the_model_type(tmp_path):
         use_onnx_file(Config(dict(model=dict(type='MaskRCNN'))), str(path))
     with pytest.raises(FileNotFoundError, match='missing.onnx'):
         use_onnx_file(Config(dict(model=dict(type='ImageClassifier'))), str(tmp_path / 'missing.onnx'))
+
+
+def test_outlier_statistics():
+    """Kurtosis against closed forms (3 for a Gaussian; (d^2 - 3d + 3) / (d - 1) for one spike among d channels)
+    and ``max_abs`` against the deepest block's output read directly."""
+    from mmedit_vit.analysis.activation_outliers import block_outlier_stats, kurtosis, outlier_summary
+    d = 192
+    spike = torch.zeros(d)
+    spike[7] = 5.0
+    assert float(kurtosis(spike)) == pytest.approx((d * d - 3 * d + 3) / (d - 1))
+    assert float(kurtosis(torch.randn(200000))) == pytest.approx(3.0, abs=0.05)
+    model = classifier(DYNAMIC_FAMILIES['plain'])
+    backbone = model.backbone
+    x = torch.randn(2, 3, 32, 32)
+    stats = block_outlier_stats(backbone, x)
+    assert [len(v) for v in stats.values()] == [TINY['depth']] * 2
+    with torch.no_grad():  # [CLS] + patches with their position embedding, through the two blocks
+        tokens = torch.cat([backbone.cls_token.expand(2, -1, -1),
+                            backbone.patch_embed(x).flatten(1, 2) + backbone.pos_embed], dim=1)
+        last = backbone.blocks[1](backbone.blocks[0](tokens))
+    assert stats['max_abs'][-1] == pytest.approx(float(last.abs().max()), rel=1e-5)
+    assert outlier_summary(stats) == {'max_abs': max(stats['max_abs']), 'kurtosis': max(stats['kurtosis'])}
