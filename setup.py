@@ -97,5 +97,7 @@ setup(
         'scikit-image>=0.21',  # random_noise(rng=...), which imagecorruptions_compat.py passes, came in 0.21
     ],
     # openmim: `mim train/test mmedit_vit CONFIG` (requirements/constraints.txt pins its opendatalab)
-    extras_require={'dev': ['pytest', 'pytest-xdist>=3.5', 'ruff>=0.6', 'pre-commit', 'openmim>=0.3.9']},
+    # deploy: tools/export.py (torch.onnx's dynamo exporter needs onnxscript), onnxruntime evaluation and INT8
+    extras_require={'dev': ['pytest', 'pytest-xdist>=3.5', 'ruff>=0.6', 'pre-commit', 'openmim>=0.3.9'],
+                    'deploy': ['onnx>=1.18', 'onnxruntime>=1.20', 'onnxscript>=0.5']},
 )

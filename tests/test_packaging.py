@@ -73,3 +73,16 @@ def test_dev_extra_has_the_lint_tools(setup_kwargs):
     assert setup_kwargs['license'] == 'Apache-2.0'
     with open(osp.join(ROOT, 'LICENSE')) as f:
         assert 'Apache License' in f.read(200)
+
+
+def test_deploy_extra_is_pinned_and_set_up(setup_kwargs):
+    """onnx / onnxruntime / onnxscript: ranges in the extra, exact tested versions in constraints.txt, and the
+    set-up script installs the extra, so the deploy tests run on a fresh machine."""
+    tested = pins()
+    deploy = [Requirement(r) for r in setup_kwargs['extras_require']['deploy']]
+    assert {canonicalize_name(r.name) for r in deploy} == {'onnx', 'onnxruntime', 'onnxscript'}
+    for requirement in deploy:
+        exact = [s.version for s in tested.get(canonicalize_name(requirement.name)) or [] if s.operator == '==']
+        assert exact and requirement.specifier.contains(exact[0]), requirement
+    with open(osp.join(ROOT, 'tools', 'setup_env.sh')) as f:
+        assert '-e "$root[dev,deploy]"' in f.read()

@@ -2,7 +2,8 @@
 # The GPU measurements, one command, under 10 minutes on one GPU:
 #   bash tools/gpu_check.sh [OUT_DIR]        (default: $OUT, else work_dirs/gpu_check)
 # 1. the models import with torch + timm + mmengine only (no mmcv / mmseg / mmdet);
-# 2. tools/benchmark.py --device cuda --dtype bfloat16 for Small / Base (+ with_cp at 512x512);
+# 2. tools/benchmark.py --device cuda --dtype bfloat16 for Small / Base (+ with_cp at 512x512); then its
+#    --inference-study for Small: eager, torch.compile and onnxruntime's CUDA execution provider, with parity;
 # 3. tools/throughput.py, bf16 autocast, generated data: segmenter_edit_b_ade20k (512x512, stand-in head; its
 #    loss resize as GEMMs, as the configs' heads, and once with F.interpolate); cls_deit3_b_in1k, timm's own
 #    VisionTransformer-B through the same step (--impl timm: Mixup/CutMix, BCE, LAMB, clipping) and
@@ -75,12 +76,21 @@ if [[ "${GPU_CHECK_SMOKE:-0}" == 1 ]]; then
   dev=(--device cpu --dtype float32); sizes=(tiny); arch=tiny
   bench_extra=(--batch 2 --img-size 32 --reps 1 --warmup 0 --cp-img-size 64 --cp-batch 1)
   tp_extra=(--iters 2 --batch 2 --img-size 64); warm=1; warm_compiled=1
+  onnx_dev=(--device cpu --ort-provider CPUExecutionProvider); onnx_size=tiny
+  onnx_extra=(--batch 2 --img-size 32 --reps 1 --warmup 0 --no-compile)
 else
   dev=(--device cuda --dtype bfloat16); sizes=(small base); arch=base
   bench_extra=(--batch 64 --reps 5 --cp-img-size 512 --cp-batch 8)
   tp_extra=(--iters 100); warm=10; warm_compiled=20
+  onnx_dev=(--device cuda --ort-provider CUDAExecutionProvider); onnx_size=small
+  onnx_extra=(--batch 32 --reps 10 --warmup 3)
 fi
 step benchmark 90 "$py" tools/benchmark.py "${dev[@]}" --sizes "${sizes[@]}" --cp-study "${bench_extra[@]}" --out "$out"
+# onnxruntime's CUDA execution provider against eager PyTorch and torch.compile (float32, TF32 off on both
+# sides): parity (exit 1 above mmedit_vit.deploy.TOLERANCE) and time, every classifier of one size (docs/deploy.md);
+# needs the onnxruntime-gpu, onnx, onnxscript, onnx-ir, protobuf, ml_dtypes and flatbuffers wheels in .whl/
+step onnx_cuda 200 "$py" tools/benchmark.py "${onnx_dev[@]}" --sizes "$onnx_size" --inference-only "${onnx_extra[@]}" \
+  --out "$out/onnx"
 
 table="$out/throughput.md"
 results="$out/throughput.jsonl"
@@ -109,6 +119,8 @@ step goals 60 "$py" -m mmedit_vit.analysis.throughput "$results"
   cat "$out/status.md"
   echo
   cat "$out"/benchmark_*.md 2>/dev/null
+  echo
+  cat "$out"/onnx/benchmark_*.md 2>/dev/null
   echo
   cat "$table" 2>/dev/null
   echo

@@ -26,6 +26,6 @@ if ! "$venv/bin/python" -c "import mmcv.ops" 2>/dev/null; then
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
     "${pip[@]}" --no-build-isolation mmcv==2.1.0
 fi
-"${pip[@]}" --no-build-isolation -e "$root[dev]"
+"${pip[@]}" --no-build-isolation -e "$root[dev,deploy]"
 echo "$want" > "$stamp"
 echo "[setup_env] ready: $venv"

@@ -4,6 +4,7 @@
                               [--dtype float32|bfloat16] [--threads N] [--block-study] [--out DIR]
                               [--cp-study [--cp-img-size 512] [--cp-batch 2]]
                               [--window-study [--window-img-size 1024] [--window-batch 1] [--window-arch base]]
+                              [--inference-study [--no-compile] [--ort-provider CPUExecutionProvider|CUDA...]]
 
 One forward + backward pass at 224x224 per measurement. EDIT is measured both ways it is used: for
 classification its decoder refines [CLS] after every block (``out_cls_token=True``, the loss reads the
@@ -22,6 +23,9 @@ peak) and time with and without it.
 position biases; ``vitdet``) against global attention in every block (``global``, and ``global_rel_pos``
 with the biases), at ``--window-img-size`` (ViTDet: 1024; rows chosen with ``--window-rows``):
 forward+backward time, saved activations, on CUDA the peak memory. ``--window-only`` runs only it.
+``--inference-study`` times inference of each variant's classifier in eager PyTorch, ``torch.compile`` and
+onnxruntime, interleaved, as ratios to eager (``mmedit_vit.deploy.inference_benchmark``); ``--inference-only``
+runs only it.
 """
 import argparse
 import os
@@ -294,6 +298,13 @@ def main() -> None:
                         help='backbone size of the --window-study')
     parser.add_argument('--window-rows', nargs='+', default=list(WINDOW_STUDY), choices=list(WINDOW_STUDY),
                         help='attention layouts of the --window-study (global_rel_pos keeps an N x N bias per block)')
+    parser.add_argument('--inference-study', action='store_true',
+                        help='also time inference of each classifier: eager, torch.compile and onnxruntime '
+                             '(needs the deploy extra)')
+    parser.add_argument('--inference-only', action='store_true', help='run only the --inference-study')
+    parser.add_argument('--no-compile', action='store_true', help='leave torch.compile out of the --inference-study')
+    parser.add_argument('--ort-provider', choices=['CPUExecutionProvider', 'CUDAExecutionProvider'],
+                        help="onnxruntime's provider in the --inference-study (default: the --device's)")
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (default: torch default)')
     parser.add_argument('--out', default='work_dirs/benchmark')
     args = parser.parse_args()
@@ -313,7 +324,7 @@ def main() -> None:
              f'| size | backbone | ms | x timm | x deit3 (PlainViT) | {mem_label} | mem x deit3 | aten ops '
              '| ops x deit3 | FLOPs x deit3 |',
              '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|']
-    only = args.cp_only or args.window_only
+    only = args.cp_only or args.window_only or args.inference_only
     if only:
         lines = [f'{args.dtype}, {hardware}']
     for size in ([] if only else args.sizes):
@@ -327,6 +338,13 @@ def main() -> None:
         lines += checkpoint_study(args, device, dtype)
     if args.window_study or args.window_only:
         lines += window_study(args, device, dtype)
+    if args.inference_study or args.inference_only:
+        from ..deploy.inference_benchmark import inference_rows, inference_table
+        rows = inference_rows(args.sizes, args.batch, args.img_size, args.reps, args.warmup, device,
+                              provider=args.ort_provider, compile_model=not args.no_compile, threads=args.threads)
+        lines += inference_table(rows, args.batch, args.img_size, args.reps, hardware)
+        from ..deploy.parity import TOLERANCE
+        off = [f"{r['size']} {r['model']} ({r['parity']:.1e})" for r in rows if r['parity'] > TOLERANCE]
     table = '\n'.join(lines)
     print(table)
     os.makedirs(args.out, exist_ok=True)
@@ -334,4 +352,7 @@ def main() -> None:
     with open(path, 'w') as f:
         f.write(table + '\n')
     print(f'written to {path}')
+    if args.inference_study or args.inference_only:
+        if off:
+            raise SystemExit(f'onnxruntime differs from eager PyTorch beyond {TOLERANCE:g}: {", ".join(off)}')
 

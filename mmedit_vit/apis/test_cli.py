@@ -1,6 +1,6 @@
 """Evaluate a checkpoint of any config of this project with mmengine's Runner.
 
-    python tools/test.py CONFIG CHECKPOINT [--tta] [--perturb NAME [--perturb-seed N]]
+    python tools/test.py CONFIG CHECKPOINT|MODEL.onnx [--tta] [--perturb NAME [--perturb-seed N]]
         [--occlusion [--occlusion-fill zero|mean]] [--fgsm EPS]
         [--test-set imagenet-a|imagenet-r|imagenet-c [--test-root DIR]]
         [--corruptions all|benchmark|noise|blur|weather|digital|holdout|NAME ... [--severities 1 2 3 4 5]
@@ -39,7 +39,8 @@ from . import (
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or a .onnx file written by tools/export.py (run by '
+                                           'onnxruntime on the CPU, docs/deploy.md)')
     parser.add_argument('--work-dir', help='folder for the metrics json and logs')
     parser.add_argument('--out', help='folder (segmentation) or .pkl file (detection, classification) '
                                       'to save predictions in')
@@ -159,6 +160,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True
 
+    if args.checkpoint.endswith('.onnx'):  # an exported graph runs in place of the network (docs/deploy.md)
+        from mmedit_vit.deploy.ort_model import use_onnx_file
+        cfg = use_onnx_file(cfg, args.checkpoint)
     try:
         check_data_roots(cfg, ['test_dataloader'])
     except FileNotFoundError as err:

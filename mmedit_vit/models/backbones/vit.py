@@ -324,7 +324,9 @@ class PlainViT(BaseModule):
         return tuple(self.patch_embed.grid_size)
 
     def _pos_embed(self, grid: Tuple[int, int]) -> torch.Tensor:
-        if grid == self.pos_grid:
+        # an ONNX export resamples in the graph even at the stored grid (bicubic there is the identity): the
+        # early return would fix the graph to the example's size
+        if grid == self.pos_grid and not torch.onnx.is_in_onnx_export():
             return self.pos_embed
         return resample_abs_pos_embed(self.pos_embed, new_size=list(grid), old_size=list(self.pos_grid),
                                       num_prefix_tokens=0)

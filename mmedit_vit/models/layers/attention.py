@@ -180,8 +180,10 @@ class Attention(nn.Module):
 
     def _attend(self, q, k, v, attn_mask=None, is_causal: bool = False):
         """The fused kernel; with ``expose_maps``, the same attention computed explicitly, its probabilities
-        returned (else None) for the caller to pass through ``attn_probe``."""
-        if not self.expose_maps:
+        returned (else None) for the caller to pass through ``attn_probe``. An ONNX export records the explicit
+        form too: torch.export gives the fused kernel's output strides its decomposition does not keep, and the
+        graph of windowed attention fails to build for a symbolic batch."""
+        if not (self.expose_maps or torch.onnx.is_in_onnx_export()):
             return F.scaled_dot_product_attention(
                 q, k, v, attn_mask=attn_mask, is_causal=is_causal,
                 dropout_p=self.attn_drop.p if self.training else 0.), None
@@ -194,4 +196,4 @@ class Attention(nn.Module):
             logits = (logits.masked_fill(~attn_mask, float('-inf')) if attn_mask.dtype == torch.bool
                       else logits + attn_mask)
         attn = logits.softmax(dim=-1)
-        return self.attn_drop(attn) @ v, attn
+        return self.attn_drop(attn) @ v, attn if self.expose_maps else None

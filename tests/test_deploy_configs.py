@@ -1,0 +1,132 @@
+"""ONNX export of the shipped configs (every family, Segmenter, UperNet, Mask R-CNN, ViTDet) through
+tools/export.py, and tools/test.py CONFIG model.onnx against the PyTorch checkpoint on demo data.
+
+All slow: a 12-block Tiny model takes half a minute to two minutes to export on a shared 2-core machine. The
+configs are exported with 2 to 4 blocks (the ones the neck reads), their own backbone, neck and head options
+otherwise, which is what decides whether a model exports.
+"""
+import os.path as osp
+
+import pytest
+import torch
+
+pytest.importorskip('onnxruntime', reason='the deploy extra (pip install -e .[deploy]) is not installed')
+
+from mmengine.config import Config  # noqa: E402
+from mmengine.runner import save_checkpoint  # noqa: E402
+
+from mmedit_vit.deploy import TOLERANCE, ExportError, onnx_shapes  # noqa: E402
+from mmedit_vit.deploy.export_cli import main as export_main  # noqa: E402
+from mmedit_vit.deploy.graphs import export_graph  # noqa: E402
+from mmedit_vit.deploy.ort_session import OrtSession  # noqa: E402
+from mmedit_vit.deploy.parity import compare  # noqa: E402
+from mmedit_vit.deploy.task_model import build_task_model  # noqa: E402
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+pytestmark = pytest.mark.slow
+
+# family -> a shipped config of it (Tiny where one exists) and the backbone options the test adds
+FAMILY_CONFIGS = {
+    'deit3': ('cls_deit3_t_in1k.py', {}),
+    'reg4': ('cls_reg4_t_in1k.py', {}),
+    'gated elementwise': ('cls_gated_t_in1k.py', {}),
+    'gated headwise': ('cls_gated_s_in100_headwise.py', {}),
+    'gated value': ('cls_gated_s_in100_value.py', {}),
+    'cb': ('cls_cb_t_in1k.py', {}),
+    'cbs': ('cls_cb_t_in1k.py', dict(cb_mode='cbs', cb_layers=[1])),
+    'edit': ('cls_edit_t_in1k.py', {}),
+}
+
+
+def shallow_config(name: str, tmp_path, depth: int = 2, **backbone) -> str:
+    """The shipped config with ``depth`` blocks (and ``backbone`` options), written to a file."""
+    from mmedit_vit.models.backbones.vit import resolve_arch
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    arch = cfg.model.backbone.get('arch', 'small')
+    cfg.model.backbone.update(arch=dict(resolve_arch(arch), depth=depth), **backbone)
+    path = str(tmp_path / osp.basename(name))
+    cfg.dump(path)
+    return path
+
+
+@pytest.mark.parametrize('family', list(FAMILY_CONFIGS))
+def test_every_family_config_exports_dynamic(family, tmp_path):
+    name, options = FAMILY_CONFIGS[family]
+    config = shallow_config(name, tmp_path, **options)
+    out = str(tmp_path / 'model.onnx')
+    summary = export_main([config, 'none', '--out', out, '--shape', '64', '64', '--dynamic'])
+    assert summary['input'] == ['batch', 3, 'height', 'width']
+    num_classes = Config.fromfile(config).model.num_classes
+    assert summary['outputs'] == {'logits': ['batch', num_classes]}
+    assert max(summary['parity'].values()) < TOLERANCE  # the export size; the CLI also checked 96x128
+
+
+def test_segmenter_exports_dynamic_and_upernet_at_a_fixed_size(tmp_path):
+    segmenter = shallow_config('segmenter_edit_t_ade20k.py', tmp_path)
+    summary = export_main([segmenter, 'none', '--out', str(tmp_path / 'segmenter.onnx'), '--shape', '64', '64',
+                           '--dynamic'])
+    assert summary['outputs'] == {'seg_logits': ['batch', 150, 'height', 'width']}
+    assert max(summary['parity'].values()) < TOLERANCE  # the export size; the CLI also checked 96x128
+    upernet = shallow_config('upernet_deit3_t_ade20k.py', tmp_path, depth=4, out_indices=(0, 1, 2, 3))
+    with pytest.raises(ExportError, match=r'decode_head\.psp_modules.*adaptive pooling'):
+        export_main([upernet, 'none', '--out', str(tmp_path / 'dynamic.onnx'), '--shape', '64', '64', '--dynamic'])
+    summary = export_main([upernet, 'none', '--out', str(tmp_path / 'upernet.onnx'), '--shape', '64', '64'])
+    assert summary['outputs'] == {'seg_logits': ['batch', 150, 64, 64]}
+    assert max(summary['parity'].values()) < TOLERANCE
+
+
+@pytest.mark.parametrize('config, shape, backbone, levels', [
+    ('maskrcnn_edit_t_coco.py', (64, 64), dict(depth=4, out_indices=(0, 1, 2, 3)), [16, 8, 4, 2, 1]),
+    # windows of 5x5 tokens on the 10x10 map, block 1 global, relative positions everywhere
+    ('demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', (160, 160),
+     dict(depth=2, global_attn_indexes=[1], out_indices=[1]), [40, 20, 10, 5]),
+])
+def test_detector_features_export(config, shape, backbone, levels, tmp_path):
+    path = shallow_config(config, tmp_path, **backbone)
+    summary = export_main([path, 'none', '--out', str(tmp_path / 'det.onnx'), '--shape', *map(str, shape)])
+    assert list(summary['outputs']) == [f'feat{i}' for i in range(len(summary['outputs']))]
+    assert [s[2] for s in summary['outputs'].values()][:len(levels)] == levels
+    assert max(summary['parity'].values()) < TOLERANCE
+    if 'vitdet' in config:
+        with pytest.raises(ExportError, match=r'backbone\.blocks\.0\.attn.*--dynamic'):
+            export_main([path, 'none', '--out', str(tmp_path / 'dynamic.onnx'), '--dynamic'])
+
+
+def test_test_py_evaluates_onnx_like_the_checkpoint(tmp_path):
+    """tools/test.py CONFIG model.onnx: the same dataset, evaluator and metric as with the checkpoint."""
+    from mmedit_vit.apis import build_runner, load_run_config
+    from mmedit_vit.apis.test_cli import main as test_main
+    from mmedit_vit.datasets import make_synthetic_folder
+    from mmedit_vit.deploy.ort_model import use_onnx_file
+    data = str(tmp_path / 'data')
+    make_synthetic_folder(data, train_per_class=4, val_per_class=8)
+    config = shallow_config('demo/cls_edit_t_synthetic.py', tmp_path)
+    options = {f'{s}_dataloader.dataset.data_root': data for s in ('train', 'val', 'test')}
+    cfg = load_run_config(config, str(tmp_path / 'work'), options)
+    model = build_task_model(cfg, None)
+    with torch.no_grad():
+        for p in model.parameters():  # away from the near-uniform initial logits, so that ranks differ
+            p.add_(torch.randn_like(p) * 0.2)
+    checkpoint = str(tmp_path / 'model.pth')
+    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+    onnx_file = str(tmp_path / 'model.onnx')
+    export_main([config, checkpoint, '--out', onnx_file, '--shape', '48', '48'])
+    assert onnx_shapes(onnx_file)['logits'] == ['batch', 4]
+    with torch.no_grad():
+        x = torch.randn(2, 3, 48, 48)
+        assert compare(export_graph(model)[0], OrtSession(onnx_file), x)['logits'] < TOLERANCE
+    metrics = {}
+    for name, source in (('pth', checkpoint), ('onnx', onnx_file)):
+        cfg = load_run_config(config, str(tmp_path / name), options)
+        if name == 'onnx':
+            cfg = use_onnx_file(cfg, source)
+        else:
+            cfg.load_from = source
+        metrics[name] = build_runner(cfg).test()
+    assert metrics['onnx'] == pytest.approx(metrics['pth'], abs=1e-6)
+    test_main([config, onnx_file, '--work-dir', str(tmp_path / 'cli'), '--cfg-options',
+               *(f'{k}={v}' for k, v in options.items())])  # the command line itself
+    from mmedit_vit.apis import robustness
+    cfg = robustness.enable_fgsm(load_run_config(config, str(tmp_path / 'fgsm'), options), eps=0.01)
+    with pytest.raises(ValueError, match='FGSM needs input gradients'):
+        build_runner(use_onnx_file(cfg, onnx_file))
