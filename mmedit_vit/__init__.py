@@ -15,11 +15,13 @@ from .utils.warning_filters import quiet_tool_warnings
 quiet_tool_warnings()  # before the imports below: a tool's console shows its own output, not import noise
 
 from .utils import register_mmengine_safe_globals, use_weights_only_loader  # noqa: E402
+from .utils.config_index import cache_config_index  # noqa: E402
 from .utils.config_scope import register_config_scope  # noqa: E402
 from .version import __version__  # noqa: E402
 
 register_mmengine_safe_globals()
 register_config_scope()  # _base_ = ['mmedit_vit::configs/...'] in other projects' configs
+cache_config_index()  # mmdet's / mmseg's metafiles parsed once, not for every `mmdet::` base
 # imagecorruptions (imported by mmdet's transforms too) imports setuptools' deprecated pkg_resources
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning,
                         module='imagecorruptions')
