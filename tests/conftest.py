@@ -48,9 +48,8 @@ def one_thread():
 def det_demo_checkpoint(tmp_path_factory):
     """(checkpoint, data root): the detection demo config trained briefly on generated COCO-format data, shared
     by the slow tests that need a detector with a box AP above zero (one training per test session)."""
-    import subprocess
-
     from mmedit_vit.datasets import make_synthetic_coco
+    from tool_runner import run_tool
     tmp = tmp_path_factory.mktemp('det_demo')
     data = make_synthetic_coco(str(tmp / 'coco'), num_train=16, num_val=8) + '/'
     config = os.path.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')
@@ -61,9 +60,7 @@ def det_demo_checkpoint(tmp_path_factory):
                 f'test_evaluator.ann_file={data}annotations/instances_val2017.json',
                 f'train_cfg.max_epochs={DET_DEMO_EPOCHS}', f'train_cfg.val_interval={DET_DEMO_EPOCHS}',
                 f'default_hooks.checkpoint.interval={DET_DEMO_EPOCHS}']
-    proc = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options', *options],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800,
-                          env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    proc = run_tool(['tools/train.py', config, '--work-dir', work, '--cfg-options', *options])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return os.path.join(work, f'epoch_{DET_DEMO_EPOCHS}.pth'), data
 

@@ -235,7 +235,8 @@ def test_detection_p_and_ap_equal_mmdets_test_robustness(det_demo_checkpoint, tm
                       "model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=None)))\n")
     check(run_tool([script, str(config), ckpt, '--out', out, '--work-dir', str(tmp_path / 'mmdet'),
                     '--corruptions', *names, '--severities', '0', '3', '--final-prints', 'P', 'mPC', 'rPC']
-                   + det_options(data), env={'PYTHONPATH': os.pathsep.join([mim, ROOT])}))
+                   + det_options(data), env={'PYTHONPATH': os.pathsep.join([mim, ROOT])},
+                   subprocess=True))  # mmdet's script imports its own `tools` package: its own interpreter
     theirs = load_pickle(out.replace('.pkl', '_results.pkl'))
     work = str(tmp_path / 'ours')
     check(run_tool(['tools/test.py', DET_CONFIG, ckpt, '--work-dir', work, '--corruptions', *names,

@@ -13,6 +13,7 @@ while importing) use ``subprocess=True``.
 """
 import contextlib
 import io
+import logging
 import os
 import os.path as osp
 import random
@@ -78,6 +79,11 @@ def _captured_fds() -> Iterator:
     sys.stdout = io.TextIOWrapper(open(os.dup(1), 'wb', closefd=True), line_buffering=True, errors='replace')
     sys.stderr = io.TextIOWrapper(open(os.dup(2), 'wb', closefd=True), line_buffering=True, errors='replace')
 
+    # loggers made before the run (mmengine's 'current' logger) write to the streams of their day: point them here
+    handlers = [(h, h.stream) for h in _stream_handlers()]
+    for handler, stream in handlers:
+        handler.setStream(sys.stderr if stream in (saved_streams[1], sys.__stderr__) else sys.stdout)
+
     def read() -> Tuple[str, str]:
         texts = []
         for f in files:
@@ -92,9 +98,18 @@ def _captured_fds() -> Iterator:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = saved_streams
+        for handler, stream in handlers:
+            handler.setStream(stream)
         for fd, saved in zip((1, 2), saved_fds):
             os.dup2(saved, fd)
             os.close(saved)
+
+
+def _stream_handlers() -> list:
+    """The console handlers of the mmengine loggers that exist now."""
+    from mmengine.logging import MMLogger
+    return [h for logger in list(MMLogger._instance_dict.values()) for h in logger.handlers
+            if type(h) is logging.StreamHandler]
 
 
 def _manager_classes() -> list:
