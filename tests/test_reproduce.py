@@ -320,7 +320,7 @@ def test_mmengine_runner_steps_the_optimizer_with_the_original_learning_rates(tm
     def step_lrs(cfg: Config, name: str) -> list:
         hook = StepLRs()
         Runner(model=Toy(), work_dir=str(tmp_path / name), experiment_name=name,
-               train_dataloader=DataLoader([dict(x=torch.ones(1))] * 4, batch_size=1),
+               train_dataloader=DataLoader([dict(x=torch.ones(1))] * 80, batch_size=1),  # 80: no 2-s restart
                train_cfg=dict(cfg.train_cfg), optim_wrapper=dict(cfg.optim_wrapper),
                param_scheduler=[dict(s) for s in cfg.param_scheduler], custom_hooks=[hook],
                default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1000))).train()
