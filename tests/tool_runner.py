@@ -4,16 +4,16 @@ A new interpreter pays the torch + mmseg + mmdet imports again (seconds per run 
 test process the tool's script is executed as ``__main__`` (``runpy``) with its own ``sys.argv``, the
 environment the test asks for, one torch thread (as ``OMP_NUM_THREADS=1`` gives a new process), torch's
 fresh-process seed, and file descriptors 1 and 2 redirected to files, so that everything it, mmengine's
-logger, pycocotools and loader workers print is captured as a subprocess's output would be. Afterwards the
-process is put back: argv, path, environment, working directory, threads, random states, warning filters,
-and the mmengine global instances (scope, message hub, loggers, visualizers) the run created are removed.
+logger, pycocotools and loader workers print is captured as a subprocess's output would be. The mmengine global
+instances (scope, message hub, loggers, visualizers) of the test process are hidden during the run, as a new
+process has none. Afterwards the process is put back: argv, path, environment, working directory, threads,
+random states, warning filters, and the instances the run made are dropped.
 
 Tests whose subject is the process boundary (exit by signal, ``torchrun``, what a fresh interpreter prints
 while importing) use ``subprocess=True``.
 """
 import contextlib
 import io
-import logging
 import os
 import os.path as osp
 import random
@@ -79,11 +79,6 @@ def _captured_fds() -> Iterator:
     sys.stdout = io.TextIOWrapper(open(os.dup(1), 'wb', closefd=True), line_buffering=True, errors='replace')
     sys.stderr = io.TextIOWrapper(open(os.dup(2), 'wb', closefd=True), line_buffering=True, errors='replace')
 
-    # loggers made before the run (mmengine's 'current' logger) write to the streams of their day: point them here
-    handlers = [(h, h.stream) for h in _stream_handlers()]
-    for handler, stream in handlers:
-        handler.setStream(sys.stderr if stream in (saved_streams[1], sys.__stderr__) else sys.stdout)
-
     def read() -> Tuple[str, str]:
         texts = []
         for f in files:
@@ -98,18 +93,9 @@ def _captured_fds() -> Iterator:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = saved_streams
-        for handler, stream in handlers:
-            handler.setStream(stream)
         for fd, saved in zip((1, 2), saved_fds):
             os.dup2(saved, fd)
             os.close(saved)
-
-
-def _stream_handlers() -> list:
-    """The console handlers of the mmengine loggers that exist now."""
-    from mmengine.logging import MMLogger
-    return [h for logger in list(MMLogger._instance_dict.values()) for h in logger.handlers
-            if type(h) is logging.StreamHandler]
 
 
 def _manager_classes() -> list:
@@ -142,7 +128,9 @@ def _restored_process(cwd: str, env: Dict[str, str]) -> Iterator[None]:
     argv, path, environ, here = list(sys.argv), list(sys.path), dict(os.environ), os.getcwd()
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     states = torch.get_rng_state(), np.random.get_state(), random.getstate()
-    instances = {cls: set(cls._instance_dict) for cls in _manager_classes()}
+    instances = {cls: dict(cls._instance_dict) for cls in _manager_classes()}
+    for cls in instances:  # a new process has none: a run builds its own visualizer, logger, message hub
+        cls._instance_dict.clear()
     os.environ.update(env)
     os.chdir(cwd)
     torch.set_num_threads(int(env.get('OMP_NUM_THREADS', threads)))
@@ -162,7 +150,8 @@ def _restored_process(cwd: str, env: Dict[str, str]) -> Iterator[None]:
         np.random.set_state(states[1])
         random.setstate(states[2])
         for cls in _manager_classes():
-            for name in set(cls._instance_dict) - instances.get(cls, set()):
-                instance = cls._instance_dict.pop(name)
+            for instance in cls._instance_dict.values():
                 for handler in getattr(instance, 'handlers', []):
                     handler.close()
+            cls._instance_dict.clear()
+            cls._instance_dict.update(instances.get(cls, {}))
