@@ -9,10 +9,11 @@ onnxruntime is fed and read on the host: on a GPU its time includes the copies (
 import os.path as osp
 import statistics
 import tempfile
-import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
+
+from ..analysis.benchmark import measure
 
 CUDA_OPTIONS = {'use_tf32': '0'}  # float32 parity: onnxruntime's CUDA kernels would round matmuls as TF32
 
@@ -22,16 +23,6 @@ def ort_providers(device: torch.device, provider: Optional[str]) -> List:
     from .ort_session import CPU, CUDA
     provider = provider or (CUDA if device.type == 'cuda' else CPU)
     return [(CUDA, CUDA_OPTIONS), CPU] if provider == CUDA else [provider]
-
-
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
 
 
 def inference_rows(sizes: Sequence[str], batch: int, img_size: int, reps: int, warmup: int, device: torch.device,
@@ -68,7 +59,7 @@ def inference_rows(sizes: Sequence[str], batch: int, img_size: int, reps: int, w
                     times: Dict[str, List[float]] = {key: [] for key in runs}
                     for _ in range(reps):
                         for key, run in runs.items():
-                            times[key].append(_timed(run, device))
+                            times[key].append(measure(run, device))
                 row = dict(size=size, model=name, provider=session.providers()[0], parity=parity)
                 for key in runs:
                     row[f'{key}_ms'] = 1000 * statistics.median(times[key])
