@@ -359,6 +359,28 @@ def test_resume_falls_back_to_the_newest_readable_checkpoint_naming_the_unreadab
     assert last_checkpoint(work_dir).endswith('iter_8.pth')
 
 
+def test_runs_built_within_one_second_keep_their_own_checkpoints_and_logs(tmp_path, monkeypatch):
+    """mmengine names a run's message hub and logger after its timestamp (to the second): a second run in the
+    same process and second took the first one's, and its checkpoint hook deleted its own iter_4 by the
+    first run's ``keep_ckpt_ids``. Here the clock stands still between the runs."""
+    import types
+
+    import mmengine.runner.runner as mmengine_runner
+    frozen = types.SimpleNamespace(time=lambda: 1.8e9, strftime=mmengine_runner.time.strftime,
+                                   localtime=mmengine_runner.time.localtime)
+    monkeypatch.setattr(mmengine_runner, 'time', frozen)
+    first = toy_runner(str(tmp_path / 'a'), max_iters=4, interval=4, max_keep=1)
+    first.train()
+    second = toy_runner(str(tmp_path / 'b'), max_iters=6, interval=2, max_keep=3)
+    second.train()
+    assert second.timestamp == first.timestamp + '_2'
+    assert second.message_hub is not first.message_hub and second.logger is not first.logger
+    assert sorted(p.name for p in (tmp_path / 'b').glob('iter_*.pth')) == ['iter_2.pth', 'iter_4.pth', 'iter_6.pth']
+    assert (tmp_path / 'b' / second.timestamp / f'{second.timestamp}.log').is_file()
+    third = toy_runner(str(tmp_path / 'c'), max_iters=2, interval=2)
+    assert third.timestamp == first.timestamp + '_3'
+
+
 def test_resume_with_no_readable_checkpoint_names_each(tmp_path):
     from mmedit_vit.apis.run_config import resume_latest
     work_dir = tmp_path / 'run'

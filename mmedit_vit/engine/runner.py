@@ -9,7 +9,9 @@
   seed (the configs set none) and builds the sampler with it, and reads the checkpoint's seed only once
   the sampler exists, so the resumed run would see the samples in another order;
 - the checkpoint meta records the seed and the number of processes, the log says where the seed came from;
-- ``last_checkpoint`` is resolved in the work dir (``latest_checkpoint``), so a moved work dir resumes.
+- ``last_checkpoint`` is resolved in the work dir (``latest_checkpoint``), so a moved work dir resumes;
+- two runs built in one process within a second do not share mmengine's per-run instances
+  (``unique_timestamp``).
 """
 import inspect
 import os
@@ -28,6 +30,7 @@ from ..converters.vit_checkpoint import CheckpointMismatchError, state_dict_mism
 from ..utils import read_checkpoint_meta
 from .hooks.atomic_checkpoint_hook import TMP_SUFFIX
 from .latest_checkpoint import latest_checkpoint
+from .run_timestamp import unique_timestamp
 
 
 def check_state_dict_fits(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str) -> None:
@@ -76,6 +79,10 @@ class SafeRunner(Runner):
         if configured is not None and configured != self.seed:
             self.logger.warning(f'the config sets seed {configured}; the resumed run keeps the seed {self.seed} '
                                 'it started with')
+
+    def setup_env(self, env_cfg: dict) -> None:
+        super().setup_env(env_cfg)
+        self._timestamp = unique_timestamp(self._timestamp)
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = True,
                         revise_keys: list = [(r'^module.', '')]):  # noqa: B006  (mmengine's signature)
