@@ -1,5 +1,7 @@
+import json
 import os
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -20,13 +22,17 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """The end-to-end (slow) tests first, so that the long ones start early and short ones fill the end of a
-    parallel run; under pytest-xdist (``--dist loadgroup``), the tests of a module that share one of its
-    module-scoped fixtures (a training, generated data) run on one worker, which builds the fixture once."""
+    parallel run; under pytest-xdist (``--dist loadgroup``), the tests that share one of this project's fixtures
+    run on one worker, which builds the fixture once: a session fixture's users (across files) together, else a
+    module's tests that share a module-scoped fixture (a training, generated data)."""
     items.sort(key=lambda item: item.get_closest_marker('slow') is None)  # stable: file order otherwise
     for item in items:
-        shared = [defs[-1] for defs in getattr(item, '_fixtureinfo').name2fixturedefs.values()
-                  if defs and defs[-1].scope in ('module', 'package', 'session') and defs[-1].baseid]
-        if shared:
+        shared = {name: defs[-1].scope for name, defs in getattr(item, '_fixtureinfo').name2fixturedefs.items()
+                  if defs and defs[-1].scope in ('module', 'package', 'session') and defs[-1].baseid}
+        sessions = sorted(name for name, scope in shared.items() if scope == 'session')
+        if sessions:
+            item.add_marker(pytest.mark.xdist_group('session-' + sessions[0]))
+        elif shared:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split('::')[0]))
 
 
@@ -45,27 +51,23 @@ def one_thread():
 
 
 @pytest.fixture(scope='session')
-def det_demo_checkpoint(tmp_path_factory):
-    """(checkpoint, data root): the detection demo config trained briefly on generated COCO-format data, shared
-    by the slow tests that need a detector with a box AP above zero (one training per test session)."""
-    from mmedit_vit.datasets import make_synthetic_coco
+def detection_demo(tmp_path_factory) -> SimpleNamespace:
+    """The detection demo as shipped (``tools/demo_detection.py``, its data written to a temporary folder), run once
+    per test session: its own test reads the output, and the tests that need a trained detector its checkpoint.
+
+    Fields: ``proc`` (the run's output), ``summary``, ``log``, ``checkpoint``, ``data`` (the data root, ending in /).
+    """
     from tool_runner import run_tool
     tmp = tmp_path_factory.mktemp('det_demo')
-    data = make_synthetic_coco(str(tmp / 'coco'), num_train=16, num_val=8) + '/'
-    config = os.path.join(ROOT, 'configs', 'demo', 'maskrcnn_edit_t_synthetic_coco.py')
-    work = str(tmp / 'train')
-    options = [f'{split}.dataset.data_root={data}'
-               for split in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    options += [f'val_evaluator.ann_file={data}annotations/instances_val2017.json',
-                f'test_evaluator.ann_file={data}annotations/instances_val2017.json',
-                f'train_cfg.max_epochs={DET_DEMO_EPOCHS}', f'train_cfg.val_interval={DET_DEMO_EPOCHS}',
-                f'default_hooks.checkpoint.interval={DET_DEMO_EPOCHS}']
-    proc = run_tool(['tools/train.py', config, '--work-dir', work, '--cfg-options', *options])
+    data, work = tmp / 'synthetic_coco', tmp / 'work'
+    ann = data / 'annotations' / 'instances_val2017.json'
+    options = [f'{split}_dataloader.dataset.data_root={data}/' for split in ('train', 'val', 'test')]
+    options += [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    proc = run_tool(['tools/demo_detection.py', '--work-dir', str(work), '--cfg-options', *options], timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return os.path.join(work, f'epoch_{DET_DEMO_EPOCHS}.pth'), data
-
-
-DET_DEMO_EPOCHS = 4
+    summary = json.loads((work / 'summary.json').read_text())
+    return SimpleNamespace(proc=proc, summary=summary, log=(work / 'demo.log').read_text(),
+                           checkpoint=summary['files']['checkpoint'], data=f'{data}/')
 
 
 def slow_except(values, keep) -> list:

@@ -212,17 +212,18 @@ def test_segmentation_clean_row_json_and_ce(tmp_path):
 
 
 def det_options(data: str) -> list:
+    """The test split of ``data``, its first 8 images (both tools evaluate the same ones)."""
     return ['--cfg-options', f'test_dataloader.dataset.data_root={data}', 'test_dataloader.num_workers=0',
-            f'test_evaluator.ann_file={data}annotations/instances_val2017.json']
+            'test_dataloader.dataset.indices=8', f'test_evaluator.ann_file={data}annotations/instances_val2017.json']
 
 
 @pytest.mark.slow
-def test_detection_p_and_ap_equal_mmdets_test_robustness(det_demo_checkpoint, tmp_path):
+def test_detection_p_and_ap_equal_mmdets_test_robustness(detection_demo, tmp_path):
     """mmdet 3.3's own tools/analysis_tools/test_robustness.py (shipped under mmdet/.mim) and ours, on the
     same checkpoint, for two corruptions without randomness: the same P and the same AP per corruption."""
     import mmdet
     from mmengine.fileio import load as load_pickle
-    ckpt, data = det_demo_checkpoint
+    ckpt, data = detection_demo.checkpoint, detection_demo.data  # the demo as shipped (tests/conftest.py)
     mim = osp.join(osp.dirname(mmdet.__file__), '.mim')
     script = osp.join(mim, 'tools', 'analysis_tools', 'test_robustness.py')
     assert osp.isfile(script), f'mmdet does not ship {script}'
