@@ -11,6 +11,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import mmedit_vit  # noqa: E402,F401  (registers the backbones)
+from xdist_groups import pytest_collection_modifyitems  # noqa: E402,F401  (the split between xdist workers)
 
 
 def pytest_configure(config):
@@ -18,22 +19,6 @@ def pytest_configure(config):
     workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
     if workers > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
-
-
-def pytest_collection_modifyitems(config, items):
-    """The end-to-end (slow) tests first, so that the long ones start early and short ones fill the end of a
-    parallel run; under pytest-xdist (``--dist loadgroup``), the tests that share one of this project's fixtures
-    run on one worker, which builds the fixture once: a session fixture's users (across files) together, else a
-    module's tests that share a module-scoped fixture (a training, generated data)."""
-    items.sort(key=lambda item: item.get_closest_marker('slow') is None)  # stable: file order otherwise
-    for item in items:
-        shared = {name: defs[-1].scope for name, defs in getattr(item, '_fixtureinfo').name2fixturedefs.items()
-                  if defs and defs[-1].scope in ('module', 'package', 'session') and defs[-1].baseid}
-        sessions = sorted(name for name, scope in shared.items() if scope == 'session')
-        if sessions:
-            item.add_marker(pytest.mark.xdist_group('session-' + sessions[0]))
-        elif shared:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split('::')[0]))
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import statistics
+import sys
 import warnings
 
 import pytest
@@ -528,8 +529,24 @@ def test_imagenet_c_table_collects_alexnet_normalised_numbers(tmp_path):
     assert cells[('ViT-S DeiT-III', 'mCE (DeiT-III = 100)')]['n'] == 0
 
 
+def run_in_test_process(command: list, cwd: str, capture_output: bool = False, text: bool = True):
+    """``subprocess.run`` for the plan's ``python tools/X.py ...`` commands: the same tool run in the test process
+    (tests/tool_runner.py), its output passed on as the child's would be. The command lines themselves are checked
+    by the dry runs."""
+    assert command[0] == sys.executable and command[1].startswith('tools/'), command
+    proc = run_tool(command[1:], cwd=cwd)
+    if not capture_output:
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+    return proc
+
+
 @pytest.mark.slow
-def test_miniature_table_runs_resumes_and_collects_the_runs_own_numbers(tmp_path):
+def test_miniature_table_runs_resumes_and_collects_the_runs_own_numbers(tmp_path, monkeypatch):
+    import types
+
+    import mmedit_vit.reproduce.plan as plan_module
+    monkeypatch.setattr(plan_module, 'subprocess', types.SimpleNamespace(run=run_in_test_process))
     data = make_synthetic_ade20k(str(tmp_path / 'ade'), num_train=8, num_val=2, size=(64, 80))
     options = ['train_cfg.max_iters=2', 'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
                'train_dataloader.batch_size=2']
