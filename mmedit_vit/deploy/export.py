@@ -2,9 +2,11 @@
 
 Export-only code paths in the model are selected by ``torch.onnx.is_in_onnx_export()``: the position embedding
 is resampled in the graph at every input size (bicubic at the stored grid is the identity) and attention is
-written out explicitly instead of the fused kernel. EDIT's [CLS] chain records its per-step form, as under
-``torch.compile`` (``torch.compiler.is_compiling()`` is true while torch.export traces), not its hand-written
-autograd node. Training and eager inference never take these paths.
+written out explicitly instead of the fused kernel. Windows and relative positions follow the traced grid
+(``models/layers/windows.py``), and a dynamic export pools UperNet's pyramid with bins computed in the graph
+(``grid_pool.py``). EDIT's [CLS] chain records its per-step form, as under ``torch.compile``
+(``torch.compiler.is_compiling()`` is true while torch.export traces), not its hand-written autograd node.
+Training and eager inference never take these paths.
 """
 import warnings
 from dataclasses import dataclass, field
@@ -13,8 +15,9 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
-from .errors import ExportError, check_dynamic, describe_failure, module_trace
+from .errors import ExportError, describe_failure, module_trace
 from .graphs import INPUT_NAME, export_graph, output_names
+from .grid_pool import with_graph_pooling
 
 DYNAMIC_AXES = {0: 'batch', 2: 'height', 3: 'width'}
 OPSET = 18
@@ -59,27 +62,26 @@ def export_onnx(model: nn.Module, path: str, shape: Tuple[int, int], dynamic: bo
     """Exports ``model`` (a task model built from a config) to ``path``.
 
     The batch axis is always dynamic; ``dynamic`` also makes height and width dynamic (one file for every input
-    size), refuses the modules that cannot be (``check_dynamic``) and runs the file at a second size against
-    PyTorch. ``metadata`` is stored in the file's ``metadata_props`` (task, normalisation, config). Any failure
-    is an ``ExportError`` naming the module.
+    size; adaptive poolings to a grid are traced as ``GridPool2d``) and runs the file at a second size against
+    PyTorch (the model's own modules). ``metadata`` is stored in the file's ``metadata_props`` (task,
+    normalisation, config). Any failure is an ``ExportError`` naming the module.
     """
     import onnx
     graph, task = export_graph(model)
-    if dynamic:
-        check_dynamic(graph)
+    traced = with_graph_pooling(graph) if dynamic else graph
     example = torch.randn(2, 3, *shape)  # batch 2: a batch of 1 would be specialised
     with torch.no_grad():
-        outputs = graph(example)
+        outputs = traced(example)
     names = output_names(task, 1 if isinstance(outputs, torch.Tensor) else len(outputs))
     axes = DYNAMIC_AXES if dynamic else {0: 'batch'}
-    with module_trace(graph) as stack, warnings.catch_warnings():
+    with module_trace(traced) as stack, warnings.catch_warnings():
         warnings.filterwarnings('ignore', category=FutureWarning)  # the exporter's own deprecation notices
         try:
-            torch.onnx.export(graph, (example,), path, input_names=[INPUT_NAME], output_names=names,
+            torch.onnx.export(traced, (example,), path, input_names=[INPUT_NAME], output_names=names,
                               dynamic_shapes={'inputs': axes}, opset_version=OPSET, dynamo=True,
                               external_data=False, verbose=False)
         except Exception as err:  # noqa: BLE001  (any tracer / converter failure becomes one clear message)
-            raise ExportError(describe_failure(graph, stack, err)) from err
+            raise ExportError(describe_failure(traced, stack, err)) from err
     shapes = onnx_shapes(path)
     got = shapes[INPUT_NAME]
     fixed = [name for axis, name in axes.items() if not isinstance(got[axis], str)]

@@ -325,8 +325,9 @@ class PlainViT(BaseModule):
 
     def _pos_embed(self, grid: Tuple[int, int]) -> torch.Tensor:
         # an ONNX export resamples in the graph even at the stored grid (bicubic there is the identity): the
-        # early return would fix the graph to the example's size
-        if grid == self.pos_grid and not torch.onnx.is_in_onnx_export():
+        # early return would fix the graph to the example's size (the flag is read first: comparing the traced
+        # grid with the stored one would record a guard that later size checks take as proven)
+        if not torch.onnx.is_in_onnx_export() and grid == self.pos_grid:
             return self.pos_embed
         return resample_abs_pos_embed(self.pos_embed, new_size=list(grid), old_size=list(self.pos_grid),
                                       num_prefix_tokens=0)

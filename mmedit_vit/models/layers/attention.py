@@ -8,7 +8,7 @@ from torch import nn
 
 from .attention_gate import GATE_MODES, GATE_POSITIONS, AttentionGate
 from .probe import MapProbe
-from .windows import dense_window_map, from_windows, rel_pos_bias, to_windows, valid_keys, window_valid_keys
+from .windows import dense_window_map, from_windows, rel_pos_bias, same_size, to_windows, valid_keys, window_valid_keys
 
 # where [CLS] / register tokens take part in a windowed block (see ``Attention``)
 PREFIX_IN_WINDOWS = ('every_window', 'global_blocks')
@@ -147,7 +147,7 @@ class Attention(nn.Module):
         B = q.shape[0]
         qw, kw, vw = (to_windows(t[:, :, P:], grid, ws) for t in (q, k, v))
         bias = rel_pos_bias(qw, self.rel_pos_h, self.rel_pos_w, (ws, ws)) if self.rel_pos_h is not None else None
-        padded = tuple(grid) != tuple(valid_grid)
+        padded = not same_size(*zip(grid, valid_grid))  # traced: the mask is kept (all True where nothing is)
         if padded:
             real = window_valid_keys(grid, valid_grid, ws, q.device)
             key_bias = q.new_zeros(real.shape).masked_fill(~real, float('-inf')).repeat(B, 1)[:, None, None]

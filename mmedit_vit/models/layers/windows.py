@@ -4,28 +4,39 @@ timm's ``window_partition`` / ``window_unpartition`` are reused; this module add
 register tokens in front needs: padding the patch grid to whole windows (prefix untouched), the mask of the
 padded keys, the dense map of windowed attention for the probes, and the decomposed relative position bias
 (timm's ``get_decomposed_rel_pos_bias`` with its index map built once on the device, not on the host per call).
+
+Under ``torch.export`` (a dynamic ONNX export) the grid sizes are symbols: every shortcut taken when two sizes
+are equal (no padding to add or crop, a table already of the right length) is taken only where ``same_size``
+proves it, so the exported graph keeps the general path, which is exact at every size (a zero padding, a
+resampling to the same length).
 """
-import math
 from typing import Tuple
 
 import torch
 import torch.nn.functional as F
 from timm.models.vision_transformer_sam import window_partition, window_unpartition
+from torch.fx.experimental.symbolic_shapes import statically_known_true
 
 from .constants import cached_constant
 
 Grid = Tuple[int, int]
 
 
+def same_size(*pairs: Tuple) -> bool:
+    """Whether each pair of sizes is equal: plain ints are compared; symbolic sizes (torch.export) count as equal
+    only where the tracer can prove it, without a guard that would fix the graph to the example's size."""
+    return all(statically_known_true(a == b) for a, b in pairs)
+
+
 def padded_grid(grid: Grid, window_size: int) -> Grid:
-    """The patch grid rounded up to whole windows."""
-    return tuple(math.ceil(s / window_size) * window_size for s in grid)
+    """The patch grid rounded up to whole windows (integer arithmetic: stays an integer expression when traced)."""
+    return tuple((s + window_size - 1) // window_size * window_size for s in grid)
 
 
 def pad_to_windows(x: torch.Tensor, grid: Grid, num_prefix_tokens: int, window_size: int) -> Tuple[torch.Tensor, Grid]:
     """Zero-pads the patch grid of ``x`` (B, P + H*W, C) at the bottom/right to whole windows."""
     padded = padded_grid(grid, window_size)
-    if padded == tuple(grid):
+    if same_size(*zip(padded, grid)):
         return x, padded
     B, _, C = x.shape
     patches = x[:, num_prefix_tokens:].reshape(B, *grid, C)
@@ -35,7 +46,7 @@ def pad_to_windows(x: torch.Tensor, grid: Grid, num_prefix_tokens: int, window_s
 
 def crop_windows_padding(x: torch.Tensor, padded: Grid, grid: Grid, num_prefix_tokens: int) -> torch.Tensor:
     """Inverse of ``pad_to_windows``: drops the padded patch tokens."""
-    if tuple(padded) == tuple(grid):
+    if same_size(*zip(padded, grid)):
         return x
     B, _, C = x.shape
     patches = x[:, num_prefix_tokens:].reshape(B, *padded, C)[:, :grid[0], :grid[1]]
@@ -72,7 +83,11 @@ def window_valid_keys(padded: Grid, grid: Grid, window_size: int, device: torch.
 
 def relative_index(q_size: int, k_size: int, device: torch.device) -> torch.Tensor:
     """(q_size, k_size) row of the relative position table for each query/key pair: ``q - k + k_size - 1``,
-    with the shorter side's coordinates stretched to the longer one's (SAM / ViTDet, timm's ``get_rel_pos``)."""
+    with the shorter side's coordinates stretched to the longer one's (SAM / ViTDet, timm's ``get_rel_pos``).
+    Equal sizes (self-attention) need no stretching: integer positions, so a traced size stays symbolic."""
+    if same_size((q_size, k_size)):
+        positions = torch.arange(q_size, device=device)
+        return positions[:, None] - positions[None, :] + (k_size - 1)
     q_coords = torch.arange(q_size, dtype=torch.float32, device=device)[:, None] * max(k_size / q_size, 1.0)
     k_coords = torch.arange(k_size, dtype=torch.float32, device=device)[None, :] * max(q_size / k_size, 1.0)
     return ((q_coords - k_coords) + (k_size - 1) * max(q_size / k_size, 1.0)).long()
@@ -81,8 +96,8 @@ def relative_index(q_size: int, k_size: int, device: torch.device) -> torch.Tens
 def relative_table(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:
     """(q_size, k_size, d) embeddings of ``rel_pos`` (L, d) for each query/key pair; the table is resampled
     linearly to ``2 * max(q_size, k_size) - 1`` rows when it has another length."""
-    rows = 2 * max(q_size, k_size) - 1
-    if rel_pos.shape[0] != rows:
+    rows = 2 * (q_size if same_size((q_size, k_size)) else max(q_size, k_size)) - 1
+    if not same_size((rel_pos.shape[0], rows)):
         rel_pos = F.interpolate(rel_pos.t().unsqueeze(0), size=rows, mode='linear')[0].t()
     index = cached_constant(('relative_index', q_size, k_size, rel_pos.device),
                             lambda: relative_index(q_size, k_size, rel_pos.device))
