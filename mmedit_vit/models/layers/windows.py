@@ -24,8 +24,14 @@ Grid = Tuple[int, int]
 
 def same_size(*pairs: Tuple) -> bool:
     """Whether each pair of sizes is equal: plain ints are compared; symbolic sizes (torch.export) count as equal
-    only where the tracer can prove it, without a guard that would fix the graph to the example's size."""
-    return all(statically_known_true(a == b) for a, b in pairs)
+    only where the tracer can prove it, without a guard that would fix the graph to the example's size; sizes
+    that ``torch.jit.trace`` (mmengine's FLOP counter) records as tensors are compared as values."""
+    return all(_known_equal(a, b) for a, b in pairs)
+
+
+def _known_equal(a, b) -> bool:
+    equal = a == b
+    return bool(equal) if isinstance(equal, torch.Tensor) else statically_known_true(equal)
 
 
 def padded_grid(grid: Grid, window_size: int) -> Grid:
