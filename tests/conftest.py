@@ -10,8 +10,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import mmedit_vit  # noqa: E402,F401  (registers the backbones)
 from xdist_groups import pytest_collection_modifyitems  # noqa: E402,F401  (the split between xdist workers)
+
+import mmedit_vit  # noqa: E402,F401  (registers the backbones)
 
 
 def pytest_configure(config):

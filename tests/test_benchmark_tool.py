@@ -51,3 +51,25 @@ def test_window_study_measures_the_vitdet_layout_and_its_bias_memory():
     assert saved_rel - saved >= 12 * 2 * 3 * 64 * 64 * 4
     # windows of 2x2 keep no bias: within one (B, N, d) copy per block of global attention's saved bytes
     assert abs(saved_win - saved) <= 12 * 2 * 64 * 192 * 4
+
+
+@pytest.mark.slow
+def test_inference_study_times_eager_and_onnxruntime_with_parity(monkeypatch):
+    """``tools/benchmark.py --inference-study`` (what gpu_check.sh's onnx_cuda step runs), on two of the families:
+    each row has both runtimes' times, ratios that are medians of per-repetition ratios, and the file's parity."""
+    import mmedit_vit.models.backbones as backbones
+    from mmedit_vit.deploy import TOLERANCE
+    from mmedit_vit.deploy.inference_benchmark import inference_rows, inference_table
+    variants = {name: backbones.BACKBONE_VARIANTS[name] for name in ('deit3', 'edit')}
+    monkeypatch.setattr(backbones, 'BACKBONE_VARIANTS', variants)
+    rows = inference_rows(['tiny'], batch=2, img_size=32, reps=3, warmup=0, device=torch.device('cpu'),
+                          compile_model=False, threads=1)
+    assert [(r['size'], r['model'], r['provider']) for r in rows] == [('tiny', 'deit3', 'CPUExecutionProvider'),
+                                                                     ('tiny', 'edit', 'CPUExecutionProvider')]
+    for row in rows:
+        assert row['parity'] < TOLERANCE and row['eager_vs_eager'] == 1.0
+        assert row['eager_ms'] > 0 and row['onnxruntime_ms'] > 0 and 'compile_ms' not in row
+    table = inference_table(rows, batch=2, img_size=32, reps=3, hardware='cpu')
+    assert table[3] == ('| size | classifier | eager ms | onnxruntime ms | onnxruntime x eager | provider | '
+                        'onnx parity |')
+    assert table[-1].startswith('| tiny | edit |') and table[-1].endswith(f"| {rows[1]['parity']:.1e} |")

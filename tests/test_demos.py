@@ -136,8 +136,10 @@ def check_quiet(proc, log: str, phases: int) -> None:
 
 @pytest.mark.slow
 def test_segmentation_demo_is_quiet_and_summarised(tmp_path):
-    proc, summary, log = run_demo('demo.py', ['--iters', '2', '--num-images', '2'], tmp_path)
+    proc, summary, log = run_demo('demo.py', ['--iters', '2', '--num-images', '2', '--num-val', '4'], tmp_path)
     check_quiet(proc, log, phases=7)
+    assert summary['heading'] == 'ADE20K-format validation set (the first 4 of 16 generated scenes)'
+    assert re.search(r'\[2/7\] evaluate untrained .* 4/4 ', proc.stdout)  # every evaluation on the 4 images
     assert list(summary['rows']) == ['untrained', '2 iterations, single-scale', '2 iterations, multi-scale + flip',
                                      '15 corruptions, severity 3, mean']
     corrupted = json.load(open(osp.join(tmp_path, 'work', 'test_corruptions', 'corruptions.json')))

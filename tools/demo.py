@@ -9,7 +9,7 @@
 
 One line per phase on the terminal; mmengine's full output goes to <work_dir>/demo.log (--verbose prints it).
 
-    python tools/demo.py [--work-dir work_dirs/demo_segmenter_edit_t] [--iters 200] [--verbose]
+    python tools/demo.py [--work-dir work_dirs/demo_segmenter_edit_t] [--iters 200] [--num-val 16] [--verbose]
 """
 import argparse
 import copy
@@ -21,6 +21,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'segmenter_edit_t_synthetic_ade20k.py')
 DATA_ROOT = osp.join(ROOT, 'data', 'synthetic_ade20k')
 COLUMNS = {'mIoU': 'mIoU', 'mAcc': 'mAcc', 'aAcc': 'aAcc'}
+NUM_VAL = 16  # validation images the data phase writes
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,10 +29,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo_segmenter_edit_t'))
     parser.add_argument('--iters', type=int, default=200, help='training iterations')
     parser.add_argument('--num-images', type=int, default=4, help='validation images drawn in predictions.png')
+    parser.add_argument('--num-val', type=int, default=NUM_VAL,
+                        help=f'evaluate on the first N of the {NUM_VAL} generated validation images (a quicker look)')
     parser.add_argument('--verbose', action='store_true', help="print mmengine's full output instead of progress lines")
     args = parser.parse_args(argv)
     if args.iters < 1:
         parser.error(f'--iters {args.iters}: train at least one iteration')
+    if not 1 <= args.num_val <= NUM_VAL:
+        parser.error(f'--num-val {args.num_val}: between 1 and the {NUM_VAL} generated validation images')
     return args
 
 
@@ -77,11 +82,13 @@ def main(argv=None) -> dict:
     title = f'Segmenter-T (EDIT backbone) on generated ADE20K-format data, {args.iters} iterations on this machine'
     with DemoSession(title, work_dir, num_phases=7, verbose=args.verbose) as demo:
         with demo.phase('data') as phase:
-            make_synthetic_ade20k(DATA_ROOT)
-            phase.info(osp.relpath(DATA_ROOT, ROOT) + ': 64 train / 16 val')
+            make_synthetic_ade20k(DATA_ROOT, num_val=NUM_VAL)
+            phase.info(osp.relpath(DATA_ROOT, ROOT) + f': 64 train / {NUM_VAL} val')
         cfg = load_run_config(CONFIG, work_dir, {
             'train_cfg.max_iters': args.iters, 'train_cfg.val_interval': args.iters,
             'default_hooks.checkpoint.interval': args.iters,
+            **({f'{split}.dataset.indices': args.num_val for split in ('val_dataloader', 'test_dataloader')}
+               if args.num_val < NUM_VAL else {}),
             **{f'{split}.dataset.data_root': DATA_ROOT for split in ('train_dataloader', 'val_dataloader',
                                                                        'test_dataloader')}})
 
@@ -99,7 +106,9 @@ def main(argv=None) -> dict:
             classes = draw_predictions(CONFIG, checkpoint, picture, args.num_images, phase)
             phase.info(f'{len(classes)} classes in the legend')
         files = {'checkpoint': checkpoint, 'predictions': picture, 'train logs': osp.join(work_dir, '<timestamp>')}
-        demo.summary('ADE20K-format validation set (16 generated scenes)', COLUMNS, rows, files)
+        scenes = f'{NUM_VAL} generated scenes' if args.num_val == NUM_VAL else \
+            f'the first {args.num_val} of {NUM_VAL} generated scenes'
+        demo.summary(f'ADE20K-format validation set ({scenes})', COLUMNS, rows, files)
     return rows
 
 
