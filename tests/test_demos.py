@@ -175,15 +175,15 @@ def test_detection_demo_is_quiet_summarised_and_learns(detection_demo):
 
 @pytest.mark.slow
 def test_vitdet_detection_demo_trains_briefly_and_evaluates(tmp_path):
-    """The ViTDet demo config through the detection demo: one epoch on 8 generated images (its own data folder),
-    COCO metrics before and after. The shipped six epochs take about 13 CPU minutes (docs/vitdet.md)."""
+    """The ViTDet demo config through the detection demo: one epoch on 4 generated images (its own data folder),
+    COCO metrics on 2 before and after. The shipped six epochs take about 13 CPU minutes (docs/vitdet.md)."""
     root = tmp_path / 'synthetic_coco'
     ann = root / 'annotations' / 'instances_val2017.json'
     options = [f'{split}_dataloader.dataset.data_root={root}/' for split in ('train', 'val', 'test')]
     options += [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
     proc, summary, log = run_demo('demo_detection.py', [
-        '--config', 'configs/demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', '--epochs', '1', '--num-train', '8',
-        '--num-val', '4', '--cfg-options'] + options, tmp_path, timeout=1800)
+        '--config', 'configs/demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', '--epochs', '1', '--num-train', '4',
+        '--num-val', '2', '--cfg-options'] + options, tmp_path, timeout=1800)
     check_quiet(proc, log, phases=4)
     assert 'vitdet_maskrcnn_edit_t_synthetic_coco' in proc.stdout and osp.isfile(ann)
     assert list(summary['rows']) == ['untrained', '1 epoch']
