@@ -5,7 +5,7 @@
 # What differs from the real config: width, sizes (160x160 images: a 10x10 token map, 5x5 windows), a milder
 # jitter, RoI budgets, and a short epoch-based schedule without layer decay (nothing pretrained to keep).
 # From random weights the simple pyramid does not train the box classifier in six epochs (bbox mAP 0.002; the
-# FPN demo reaches 0.45): the demo shows the ViTDet path running, not a trained detector (docs/vitdet.md).
+# FPN demo reached 0.45 in six epochs): the demo shows the ViTDet path running, not a trained detector (docs/vitdet.md).
 _base_ = [
     '../_base_/models/vitdet_mask_rcnn_vit_s.py', '../_base_/datasets/synthetic_coco.py',
     '../_base_/schedules/vitdet_adamw_100e.py', '../_base_/det_runtime.py'
