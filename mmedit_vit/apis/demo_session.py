@@ -24,7 +24,7 @@ from ..engine.hooks.progress_hook import ProgressHook
 from ..engine.latest_checkpoint import latest_checkpoint
 from ..utils.quiet_output import quiet_output
 from .data_check import check_data_roots
-from .run_config import check_pretrained_files
+from .run_config import build_runner, check_pretrained_files
 
 LOG_NAME = 'demo.log'
 SUMMARY_NAME = 'summary.json'
@@ -128,7 +128,7 @@ class DemoSession:
         cfg.experiment_name = name
         if cfg.get('visualizer') is not None:
             cfg.visualizer.name = f'visualizer_{name}'
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)  # as the tools: strict loading, atomic checkpoints
         runner.register_hook(ProgressHook(phase.progress, phase.task))
         return runner
 

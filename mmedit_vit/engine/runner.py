@@ -11,7 +11,11 @@
 - the checkpoint meta records the seed and the number of processes, the log says where the seed came from;
 - ``last_checkpoint`` is resolved in the work dir (``latest_checkpoint``), so a moved work dir resumes;
 - two runs built in one process within a second do not share mmengine's per-run instances
-  (``unique_timestamp``).
+  (``unique_timestamp``);
+- the data-loader workers stop when ``train()``, ``val()`` or ``test()`` returns (``release_loader_workers``),
+  not 5 s per worker later when the garbage collector frees the run;
+- the config is formatted (yapf) once per text, not again for the log, the work dir and every checkpoint
+  (``format_config_text_once``).
 """
 import inspect
 import os
@@ -28,8 +32,10 @@ from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_mod
 
 from ..converters.vit_checkpoint import CheckpointMismatchError, state_dict_mismatch
 from ..utils import read_checkpoint_meta
+from .config_text import format_config_text_once
 from .hooks.atomic_checkpoint_hook import TMP_SUFFIX
 from .latest_checkpoint import latest_checkpoint
+from .loader_workers import release_loader_workers
 from .run_timestamp import unique_timestamp
 
 
@@ -74,11 +80,30 @@ class SafeRunner(Runner):
                 randomness['seed'] = seed
                 source = f'of the run being resumed ({resume_from})'
         arguments['randomness'] = randomness
+        format_config_text_once()
         super().__init__(**arguments)
         self.logger.info(f'random seed: {self.seed}, {source}')
         if configured is not None and configured != self.seed:
             self.logger.warning(f'the config sets seed {configured}; the resumed run keeps the seed {self.seed} '
                                 'it started with')
+
+    def train(self) -> torch.nn.Module:
+        try:
+            return super().train()
+        finally:
+            release_loader_workers(self)
+
+    def val(self) -> dict:
+        try:
+            return super().val()
+        finally:
+            release_loader_workers(self)
+
+    def test(self) -> dict:
+        try:
+            return super().test()
+        finally:
+            release_loader_workers(self)
 
     def setup_env(self, env_cfg: dict) -> None:
         super().setup_env(env_cfg)
