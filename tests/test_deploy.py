@@ -43,10 +43,6 @@ DYNAMIC_FAMILIES = {
 }
 WINDOWED = dict(type='PlainViT', window_size=3, global_attn_indexes=[1], rel_pos=True, gate='elementwise',
                 num_registers=1)
-# ViTDet's layout: a windowed block, then a global one, both with relative positions (the global table sized for
-# the stored 4x4 grid); 5x7 and 3x6 patches are padded to 8x8 and 4x8 for windows of 4
-VITDET = dict(WINDOWED, window_size=4)
-VITDET_SIZES = ((40, 56), (24, 48))
 
 
 def classifier(backbone: dict, **kwargs) -> ImageClassifier:
@@ -97,60 +93,6 @@ def test_windowed_rel_pos_exports_at_a_fixed_size(size, tmp_path, one_thread):
         session(torch.randn(1, 3, *other))
 
 
-@pytest.mark.slow  # 15 s: the exporter's symbolic shape reasoning over windows, padding and tables
-def test_windowed_rel_pos_exports_dynamic(tmp_path, one_thread):
-    """One file for ViTDet's attention: windows padded in the graph, relative-position tables resampled there
-    (the global block's from the stored 4x4 grid to 5x7 and 3x6), registers in every window."""
-    model = classifier(VITDET)
-    graph, _ = export_graph(model)
-    path = str(tmp_path / 'model.onnx')
-    export_onnx(model, path, VITDET_SIZES[0], dynamic=True)  # also checked there at 72x120 (9x15 patches)
-    assert onnx_shapes(path)['input'] == ['batch', 3, 'height', 'width']
-    session = OrtSession(path)
-    for batch, size in zip((2, 1), VITDET_SIZES):
-        assert compare(graph, session, torch.randn(batch, 3, *size))['logits'] < TOLERANCE, size
-
-
-def tiny_upernet() -> torch.nn.Module:
-    """The shipped UperNet-T config at width 32, 4 blocks of a 4x4 grid, perturbed (BN statistics included)."""
-    from mmengine.config import Config
-
-    from mmedit_vit.deploy.task_model import build_task_model
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'upernet_deit3_t_ade20k.py'))
-    cfg.model.backbone.update(arch=dict(TINY, depth=4), img_size=32, patch_size=8, out_indices=(0, 1, 2, 3),
-                              init_cfg=None)
-    cfg.model.neck.embed_dim = TINY['embed_dims']
-    cfg.model.decode_head.update(in_channels=[TINY['embed_dims']] * 4, channels=16, num_classes=NUM_CLASSES)
-    cfg.model.auxiliary_head.update(in_channels=TINY['embed_dims'], channels=8, num_classes=NUM_CLASSES)
-    model = perturb_(build_task_model(cfg, None), weights=True)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-    return model
-
-
-@pytest.mark.slow  # 2 exports of 14 s
-def test_upernet_exports_dynamic(tmp_path, one_thread):
-    """UperNet's pyramid pooling (1, 2, 3, 6 bins) through one file: 40x56 gives the pooled 2x3 map (5x7 patches
-    max-pooled), 24x48 a 1x3 one; the bins overlap (3 and 6 of 2 rows) or repeat (6 of 1). The model itself keeps
-    mmseg's ``nn.AdaptiveAvgPool2d``; without the swap the file is wrong at another size and the export says so."""
-    model = tiny_upernet()
-    graph, task = export_graph(model)
-    path = str(tmp_path / 'model.onnx')
-    result = export_onnx(model, path, VITDET_SIZES[0], dynamic=True)
-    assert (task, result.output_names) == ('segmentor', ['seg_logits'])
-    assert onnx_shapes(path)['seg_logits'] == ['batch', NUM_CLASSES, 'height', 'width']
-    assert isinstance(model.decode_head.psp_modules[1][0], torch.nn.AdaptiveAvgPool2d)
-    session = OrtSession(path)
-    for batch, size in zip((2, 1), VITDET_SIZES):
-        assert compare(graph, session, torch.randn(batch, 3, *size))['seg_logits'] < TOLERANCE, size
-    with mock.patch('mmedit_vit.deploy.export.with_graph_pooling', lambda g: g), \
-            pytest.raises(ExportError, match=r'dynamic graph (is wrong|fails) at input size \(72, 120\)'):
-        export_onnx(model, str(tmp_path / 'traced_bins.onnx'), VITDET_SIZES[0], dynamic=True)
-
-
 @pytest.mark.parametrize('size, grid', [((7, 11), (6, 6)), ((5, 5), (3, 3)), ((1, 9), (2, 2)), ((64, 48), 6),
                                         ((2, 3), (6, 6)), ((13, 3), (6, None))])
 def test_grid_pool_equals_adaptive_pooling(size, grid):
@@ -161,19 +103,26 @@ def test_grid_pool_equals_adaptive_pooling(size, grid):
 
 
 def test_grid_pool_exports_with_bins_of_each_size(tmp_path, one_thread):
-    """The pooling alone through one dynamic file, traced at 13x17, run at sizes with other bins."""
-    from mmedit_vit.deploy.export import OPSET
-    pool = GridPool2d((6, 3)).eval()
-    path = str(tmp_path / 'pool.onnx')
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', category=FutureWarning)  # the exporter's own deprecation notices
-        torch.onnx.export(pool, (torch.randn(2, 4, 13, 17),), path, input_names=['input'], dynamic_shapes={
-            'x': {0: 'batch', 2: 'height', 3: 'width'}}, opset_version=OPSET, dynamo=True, external_data=False,
-            verbose=False)
-    session = OrtSession(path)
+    """The pooling alone through one dynamic file, traced at 13x17, run at sizes with other bins. The control:
+    ``nn.AdaptiveAvgPool2d`` (what UperNet's pyramid holds) traced the same way keeps the traced size's bins, and
+    the export's check at a second size stops it."""
+    from mmedit_vit.deploy.export import OPSET, check_other_size
+
+    def export(module: torch.nn.Module, path: str) -> OrtSession:
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', category=FutureWarning)  # the exporter's own deprecation notices
+            torch.onnx.export(module, (torch.randn(2, 3, 13, 17),), path, input_names=['input'], dynamic_shapes=[
+                {0: 'batch', 2: 'height', 3: 'width'}], opset_version=OPSET, dynamo=True, external_data=False,
+                verbose=False)
+        return OrtSession(path)
+    session = export(GridPool2d((6, 3)).eval(), str(tmp_path / 'pool.onnx'))
     for size in ((13, 17), (7, 11), (2, 5), (64, 48)):
-        x = torch.randn(1, 4, *size)
+        x = torch.randn(1, 3, *size)
         torch.testing.assert_close(session(x)[0], torch.nn.AdaptiveAvgPool2d((6, 3))(x), rtol=0, atol=1e-6)
+    adaptive, path = torch.nn.AdaptiveAvgPool2d((6, 3)).eval(), str(tmp_path / 'adaptive.onnx')
+    export(adaptive, path)
+    with pytest.raises(ExportError, match=r'dynamic graph (is wrong|fails) at input size \(7, 11\)'):
+        check_other_size(adaptive, path, (7, 11))
 
 
 def test_graph_pooling_swaps_only_grid_poolings_in_a_copy():

@@ -15,6 +15,7 @@ pytest.importorskip('onnxruntime', reason='the deploy extra (pip install -e .[de
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import save_checkpoint  # noqa: E402
 
+from conftest import perturb_  # noqa: E402
 from mmedit_vit.deploy import TOLERANCE, onnx_shapes  # noqa: E402
 from mmedit_vit.deploy.export_cli import main as export_main  # noqa: E402
 from mmedit_vit.deploy.graphs import export_graph  # noqa: E402
@@ -62,27 +63,39 @@ def test_every_family_config_exports_dynamic(family, tmp_path):
 
 
 def test_segmenter_and_upernet_export_dynamic(tmp_path):
+    """Segmenter, and UperNet's pyramid pooling (1, 2, 3, 6 bins) through one file: the model keeps mmseg's
+    ``nn.AdaptiveAvgPool2d`` and the export traces ``GridPool2d`` in its place (traced as it is, the adaptive
+    pooling fails at another size: ``test_deploy.py::test_grid_pool_exports_with_bins_of_each_size``)."""
     segmenter = shallow_config('segmenter_edit_t_ade20k.py', tmp_path)
     summary = export_main([segmenter, 'none', '--out', str(tmp_path / 'segmenter.onnx'), '--shape', '64', '64',
                            '--dynamic'])
     assert summary['outputs'] == {'seg_logits': ['batch', 150, 'height', 'width']}
     assert max(summary['parity'].values()) < TOLERANCE  # the export size; the CLI also checked 96x128
     upernet = shallow_config('upernet_deit3_t_ade20k.py', tmp_path, depth=4, out_indices=(0, 1, 2, 3))
-    model = build_task_model(Config.fromfile(upernet), None)
+    model = perturb_(build_task_model(Config.fromfile(upernet), None), weights=True)
+    with torch.no_grad():  # BN statistics away from their init too
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
     checkpoint, path = str(tmp_path / 'upernet.pth'), str(tmp_path / 'upernet.onnx')
     save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
     summary = export_main([upernet, checkpoint, '--out', path, '--shape', '64', '64', '--dynamic'])
     assert summary['outputs'] == {'seg_logits': ['batch', 150, 'height', 'width']}
     assert max(summary['parity'].values()) < TOLERANCE  # 64x64: a 2x2 map pooled to 3x3 and 6x6; also 96x128
-    x = torch.randn(1, 3, 80, 112)  # 5x7 patches, a 2x3 map in the pyramid pooling (overlapping bins)
-    assert compare(export_graph(model)[0], OrtSession(path), x)['seg_logits'] < TOLERANCE
+    assert isinstance(model.decode_head.psp_modules[1][0], torch.nn.AdaptiveAvgPool2d)
+    graph, session = export_graph(model)[0], OrtSession(path)
+    # 5x7 patches: a 2x3 map in the pyramid pooling (overlapping bins); 3x6: a 1x3 map (6 bins of 1 row repeat)
+    for batch, size in ((2, (80, 112)), (1, (48, 96))):
+        assert compare(graph, session, torch.randn(batch, 3, *size))['seg_logits'] < TOLERANCE, size
 
 
 @pytest.mark.parametrize('config, shape, backbone, levels', [
     ('maskrcnn_edit_t_coco.py', (64, 64), dict(depth=4, out_indices=(0, 1, 2, 3)), [16, 8, 4, 2, 1]),
-    # windows of 5x5 tokens on the 10x10 map, block 1 global, relative positions everywhere
+    # windows of 5x5 tokens on the 10x10 map, block 1 global, relative positions everywhere; a register in every
+    # window and the elementwise gate (the ViTDet variants' options)
     ('demo/vitdet_maskrcnn_edit_t_synthetic_coco.py', (160, 160),
-     dict(depth=2, global_attn_indexes=[1], out_indices=[1]), [40, 20, 10, 5]),
+     dict(depth=2, global_attn_indexes=[1], out_indices=[1], num_registers=1, gate='elementwise'), [40, 20, 10, 5]),
 ])
 def test_detector_features_export(config, shape, backbone, levels, tmp_path):
     path = shallow_config(config, tmp_path, **backbone)
@@ -91,7 +104,12 @@ def test_detector_features_export(config, shape, backbone, levels, tmp_path):
     assert [s[2] for s in summary['outputs'].values()][:len(levels)] == levels
     assert max(summary['parity'].values()) < TOLERANCE
     if 'vitdet' in config:  # one file for every size: windows padded and tables resampled in the graph
-        summary = export_main([path, 'none', '--out', str(tmp_path / 'dynamic.onnx'), '--shape', '112', '144',
+        # relative-position tables, LayerScale, registers and gates away from their init, so that a wrong
+        # resampling or padding shows in the outputs
+        checkpoint = str(tmp_path / 'perturbed.pth')
+        model = perturb_(build_task_model(Config.fromfile(path), None), weights=True)
+        save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+        summary = export_main([path, checkpoint, '--out', str(tmp_path / 'dynamic.onnx'), '--shape', '112', '144',
                                '--dynamic'])  # 7x9 patches: padded to 10x10; the CLI also checks 144x208
         assert summary['input'] == ['batch', 3, 'height', 'width']
         assert max(summary['parity'].values()) < TOLERANCE

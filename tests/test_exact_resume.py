@@ -221,21 +221,30 @@ def test_train_tool_resumes_a_moved_work_dir(tmp_path, data):
 
 @pytest.mark.slow
 def test_two_process_resume_and_fast_resume(tmp_path, data):
-    """torchrun, 2 processes on CPU (gloo): ``--resume`` and ``--fast-resume`` from iteration 2 give the
-    uninterrupted run's logged losses of iterations 3 and 4; fast resume with 1 process is refused."""
+    """torchrun, 2 processes on CPU (gloo), each with a loader worker, validating at the end: ``--resume`` and
+    ``--fast-resume`` from iteration 2 give the uninterrupted run's logged losses of iterations 3 and 4; each of
+    the three runs exits cleanly; fast resume with 1 process is refused."""
     from test_fault_tolerance import torchrun
 
     from seg_helpers import run_tool, training_losses
+    two_process = ['train_dataloader.num_workers=1', 'train_dataloader.persistent_workers=True',
+                   'train_cfg.val_interval=4']
     straight = str(tmp_path / 'straight')
-    out = torchrun(['tools/train.py', DEMO_SEG, '--work-dir', straight] + demo_options(data['ade']))
+    out = torchrun(['tools/train.py', DEMO_SEG, '--work-dir', straight] + demo_options(data['ade'], *two_process))
     assert out.returncode == 0, out.stderr[-4000:]
+    log = out.stdout + out.stderr
+    assert 'distributed on CPU with gloo (rank 0 of 2)' in log and 'Distributed training: True' in log
+    assert 'terminate called' not in out.stderr and 'mIoU' in log  # validated on 2 processes
     checkpoint = osp.join(straight, 'iter_2.pth')
     assert load_checkpoint_file(checkpoint)['meta']['world_size'] == 2
+    assert osp.isfile(osp.join(straight, 'iter_4.pth'))
     expected = training_losses(straight)
     for flags in (['--resume', checkpoint], ['--resume', checkpoint, '--fast-resume']):
         work_dir = str(tmp_path / f'resumed{len(flags)}')
-        out = torchrun(['tools/train.py', DEMO_SEG, '--work-dir', work_dir, *flags] + demo_options(data['ade']))
+        out = torchrun(['tools/train.py', DEMO_SEG, '--work-dir', work_dir, *flags]
+                       + demo_options(data['ade'], *two_process))
         assert out.returncode == 0, out.stderr[-4000:]
+        assert 'terminate called' not in out.stderr
         losses = training_losses(work_dir)
         assert sorted(losses) == [3, 4] and all(losses[i] == expected[i] for i in (3, 4)), (losses, expected)
     out = run_tool(['tools/train.py', DEMO_SEG, '--work-dir', str(tmp_path / 'one'), '--resume', checkpoint,

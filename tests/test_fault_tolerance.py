@@ -327,15 +327,6 @@ def test_two_process_ddp_trains_the_edit_classifier(tmp_path, cls_data):
     assert osp.isfile(tmp_path / 'ddp' / 'epoch_2.pth')
 
 
-@pytest.mark.slow
-def test_repeated_two_process_segmentation_runs_exit_cleanly(tmp_path, ade_data):
-    for attempt in range(3):
-        out = torchrun(['tools/train.py', SEG_DEMO, '--work-dir', str(tmp_path / f'run{attempt}')]
-                       + seg_options(ade_data, 2, 2, 'train_dataloader.num_workers=1'))
-        assert out.returncode == 0, out.stderr[-4000:]
-        assert 'terminate called' not in out.stderr
-
-
 # ------------------------------------------------------------- --resume past an unreadable checkpoint
 def test_resume_falls_back_to_the_newest_readable_checkpoint_naming_the_unreadable_one(tmp_path, monkeypatch):
     import mmedit_vit.engine.latest_checkpoint as latest

@@ -1,6 +1,5 @@
 """tools/train.py and tools/test.py run as users run them, on the generated ADE20K-format data."""
 import os.path as osp
-import socket
 
 import pytest
 import torch
@@ -114,22 +113,6 @@ def test_resume_continues_with_the_same_loss(data_root, tmp_path):
     assert sorted(reference) == [1, 2, 3, 4] and sorted(resumed) == [1, 2, 3, 4]
     for it in (3, 4):
         assert resumed[it] == pytest.approx(reference[it], rel=1e-5)
-
-
-@pytest.mark.slow
-def test_two_process_torchrun_on_cpu(data_root, tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    work_dir = str(tmp_path / 'dist')
-    proc = check(run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={port}',
-                           'tools/train.py', DEMO_CONFIG, '--launcher', 'pytorch', '--work-dir', work_dir,
-                           '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
-                           'default_hooks.checkpoint.interval=3', 'train_dataloader.batch_size=2']
-                          + data_options(data_root), env=dict(OMP_NUM_THREADS='1')))
-    log = proc.stdout + proc.stderr
-    assert 'distributed on CPU with gloo (rank 0 of 2)' in log and 'Distributed training: True' in log
-    assert osp.isfile(osp.join(work_dir, 'iter_3.pth'))
 
 
 @pytest.mark.slow  # a subprocess of the tool

@@ -116,20 +116,30 @@ def count_config(cfg: Config, shape: Optional[Sequence[int]] = None) -> Dict[str
     return dict(task=task, model=type(model).__name__, shape=shape, params=count_parameters(model), flops=flops)
 
 
-class _ValuesOnCPU(TorchFunctionMode):
-    """Under ``torch.device('meta')``, ``linspace`` / ``logspace`` still make CPU tensors: constructors read
-    their values (mmseg's Segmenter head takes its drop-path rates by ``linspace(...).item()``)."""
+# in-place initialisers (timm's trunc_normal_ is uniform_, erfinv_, mul_, add_ and clamp_): on the meta device they
+# have no values to write, and running them through the meta kernels was a third of a model index's counting time
+_INITIALISERS = frozenset(getattr(torch.Tensor, name) for name in (
+    'normal_', 'uniform_', 'erfinv_', 'clamp_', 'mul_', 'add_', 'sub_', 'div_', 'zero_', 'fill_', 'copy_',
+    'exponential_', 'bernoulli_', 'random_'))
+
+
+class _MetaConstruction(TorchFunctionMode):
+    """While a model is built under ``torch.device('meta')``: ``linspace`` / ``logspace`` still make CPU tensors
+    (constructors read their values: mmseg's Segmenter head takes its drop-path rates by ``.item()``), and
+    in-place initialisers of meta tensors are skipped (they change no shape)."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in (torch.linspace, torch.logspace) and kwargs.get('device') is None:
             kwargs['device'] = 'cpu'
+        elif func in _INITIALISERS and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            return args[0]
         return func(*args, **kwargs)
 
 
 def build_on_meta(cfg: Config) -> nn.Module:
     """The config's model on the meta device: shapes without memory or initialisation."""
-    with torch.device('meta'), _ValuesOnCPU():
+    with torch.device('meta'), _MetaConstruction():
         return build_config_model(cfg)
 
 
