@@ -81,6 +81,7 @@ def test_segmenter_and_upernet_export_dynamic(tmp_path):
     checkpoint, path = str(tmp_path / 'upernet.pth'), str(tmp_path / 'upernet.onnx')
     save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
     summary = export_main([upernet, checkpoint, '--out', path, '--shape', '64', '64', '--dynamic'])
+    assert summary['task'] == 'segmentor' and summary['input'] == ['batch', 3, 'height', 'width']
     assert summary['outputs'] == {'seg_logits': ['batch', 150, 'height', 'width']}
     assert max(summary['parity'].values()) < TOLERANCE  # 64x64: a 2x2 map pooled to 3x3 and 6x6; also 96x128
     assert isinstance(model.decode_head.psp_modules[1][0], torch.nn.AdaptiveAvgPool2d)
