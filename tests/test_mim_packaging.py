@@ -164,9 +164,11 @@ def test_mim_train_and_test_run_our_configs_from_any_folder(installed, tmp_path)
     mim = shutil.which('mim', path=osp.dirname(sys.executable))
     assert mim, 'openmim is a dev dependency: pip install -e .[dev]'
     env = {**os.environ, 'PYTHONPATH': installed, 'OMP_NUM_THREADS': '1'}
+    from mmedit_vit.datasets.synthetic_ade20k import main as generate  # what `python -m ...` runs, in-process
     data = str(tmp_path / 'data')
-    subprocess.run([sys.executable, '-m', 'mmedit_vit.datasets.synthetic_ade20k', data, '--train', '4', '--val',
-                    '2'], env=env, check=True, capture_output=True, cwd=str(tmp_path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, 'argv', ['synthetic_ade20k', data, '--train', '4', '--val', '2'])
+        generate()
     roots = [f'{split}.dataset.data_root={data}' for split in ('train_dataloader', 'val_dataloader',
                                                                  'test_dataloader')]
     work = str(tmp_path / 'work')

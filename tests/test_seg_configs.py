@@ -1,4 +1,11 @@
-"""Every segmentation config builds its model and dataloaders, trains one step and infers (slide or whole)."""
+"""Every segmentation config builds its model and dataloaders, trains one step and infers (slide or whole).
+
+The training step and inference run at full size for every Tiny config and for two Base ones (the README's
+entry point and CB's UperNet): what they check (finite losses and gradients, every parameter in the graph, a step
+that moves the head, the output shapes) does not depend on the width. The other Small and Base configs are built
+on the meta device, with their optimiser's parameter groups and a forward of their own widths; the model index
+(``tests/test_model_index.py``) runs every config's forward on the meta device as well.
+"""
 import glob
 import os.path as osp
 
@@ -20,6 +27,7 @@ SEG_CONFIGS = [p for p in ALL_CONFIGS if not p.endswith('_40k.py')] + [DEMO_CONF
 SHORT_CONFIGS = [p for p in ALL_CONFIGS if p.endswith('_40k.py')]
 VARIANT_TYPES = {'deit3': 'PlainViT', 'reg4': 'PlainViT', 'edit': 'EDITViT', 'gated': 'GatedViT', 'cb': 'CBViT'}
 WIDTHS = {'t': 192, 's': 384, 'b': 768}
+FULL_SIZE = ('segmenter_edit_b_ade20k.py', 'upernet_cb_b_ade20k.py')  # trained and run at Base width
 
 
 @pytest.fixture(scope='module')
@@ -67,6 +75,9 @@ def test_config_builds_trains_and_infers(path, data_root):
     cfg.model.data_preprocessor.size = (64, 64)
     if cfg.model.test_cfg.mode == 'slide':
         cfg.model.test_cfg.crop_size, cfg.model.test_cfg.stride = (32, 32), (24, 24)
+    if name.split('_')[2] in ('s', 'b') and name not in FULL_SIZE:
+        check_structure_on_meta(cfg, WIDTHS[name.split('_')[2]])
+        return
     model = MODELS.build(cfg.model)
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -93,6 +104,22 @@ def test_config_builds_trains_and_infers(path, data_root):
     assert len(preds) == 2
     assert preds[0].pred_sem_seg.data.shape == (1, 64, 80)
     assert preds[0].seg_logits.data.shape == (150, 64, 80)
+
+
+def check_structure_on_meta(cfg: Config, width: int) -> None:
+    """The model of ``cfg`` on the meta device at its own ``width``: every trainable parameter in an optimiser
+    group (layer decay included), and a forward giving 150 class maps."""
+    from mmedit_vit.apis.config_complexity import build_on_meta
+    model = build_on_meta(cfg)
+    assert model.backbone.embed_dims == width and model.backbone.patch_embed.proj.weight.is_meta
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    grouped = {id(p) for group in optim_wrapper.optimizer.param_groups for p in group['params']}
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert len(trainable) > 100 and not [n for n, p in model.named_parameters() if p.requires_grad
+                                         and id(p) not in grouped]
+    with torch.no_grad():
+        logits = model(torch.zeros(2, 3, 64, 64, device='meta'), mode='tensor')
+    assert tuple(logits.shape[:2]) == (2, 150)
 
 
 @pytest.mark.parametrize('path', slow_except(SHORT_CONFIGS, keep=SHORT_CONFIGS[:1]), ids=lambda p: osp.basename(p)[:-3])
