@@ -6,15 +6,12 @@ then asks the workers to stop through queues whose feeder threads are already go
 after ``join``'s 5 s timeout. A process that builds several runs (``tools/test.py --corruptions``, the demos, a
 sweep in a notebook) waited 5 s per worker of every loader with persistent workers, or of one left mid-epoch.
 """
-from typing import Iterator, Optional
-
 from torch.utils.data import DataLoader
 
 
-def _worker_iterator(candidate: object) -> Optional[Iterator]:
-    """``candidate`` if it is a data-loader iterator whose worker processes have not been stopped."""
-    running = hasattr(candidate, '_shutdown_workers') and not getattr(candidate, '_shutdown', False)
-    return candidate if running else None
+def _running(iterator: object) -> bool:
+    """Whether ``iterator`` is a data-loader iterator whose worker processes have not been stopped."""
+    return hasattr(iterator, '_shutdown_workers') and not getattr(iterator, '_shutdown', False)
 
 
 def release_loader_workers(runner) -> int:
@@ -26,10 +23,11 @@ def release_loader_workers(runner) -> int:
         loader = getattr(loop, 'dataloader', None)  # a loop not built yet is still its config dict
         if not isinstance(loader, DataLoader):
             continue
-        infinite = getattr(loop, 'dataloader_iterator', None)  # IterBasedTrainLoop's endless iterator
-        for iterator in {id(i): i for i in (_worker_iterator(loader._iterator),
-                                             _worker_iterator(getattr(infinite, '_iterator', None))) if i}.values():
-            iterator._shutdown_workers()
-            stopped += 1
+        # a persistent loader keeps its iterator; IterBasedTrainLoop's endless iterator holds the current one
+        endless = getattr(getattr(loop, 'dataloader_iterator', None), '_iterator', None)
+        for iterator in (loader._iterator, endless):
+            if _running(iterator):  # the same object twice is stopped once: then it is no longer running
+                iterator._shutdown_workers()
+                stopped += 1
         loader._iterator = None
     return stopped
